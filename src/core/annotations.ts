@@ -1,0 +1,24 @@
+import type { FunctionSpec } from './function-spec.js';
+
+/** One annotation that could not be used, named by key and value for the single log line. */
+export interface AnnotationProblem {
+  readonly key: string;
+  readonly value: string;
+  readonly message: string;
+}
+
+export type AnnotationParseResult =
+  | { readonly ok: true; readonly spec: FunctionSpec; readonly warnings: readonly AnnotationProblem[] }
+  | { readonly ok: false; readonly problems: readonly AnnotationProblem[] };
+
+/**
+ * Parses a function's `SlimFaas/*` annotations (reference §2) into a frozen FunctionSpec.
+ * Invalid values → `ok: false` with every problem; unsupported-yet keys → warnings.
+ * (Placeholder until the annotation parser lands.)
+ */
+export function parseFunctionAnnotations(
+  _name: string,
+  _annotations: Readonly<Record<string, string>>,
+): AnnotationParseResult {
+  throw new Error('parseFunctionAnnotations: not implemented yet');
+}
