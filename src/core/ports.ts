@@ -7,6 +7,7 @@ export interface Logger {
   warn(obj: object, msg?: string): void;
   error(obj: object, msg?: string): void;
   child(bindings: Record<string, unknown>): Logger;
+  isLevelEnabled(level: 'debug' | 'info' | 'warn' | 'error'): boolean;
 }
 
 export type TopologyEvent =
@@ -34,4 +35,12 @@ export interface Orchestrator {
   functions(): ReadonlyMap<string, FunctionState>;
   setReplicas(name: string, replicas: number): Promise<void>;
   subscribe(listener: (event: TopologyEvent) => void): () => void;
+}
+
+/**
+ * Asks for a function to be woken: records activity now and makes the scaler decide at once (not at its
+ * next tick). Never blocks, never throws for an unknown name (the caller has already looked it up).
+ */
+export interface Waker {
+  wake(name: string): void;
 }

@@ -1,0 +1,96 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { parseCliArgs } from './config/cli-args.js';
+import { loadManifest } from './config/manifest.js';
+import { readConfig } from './config/read-config.js';
+import { createLogger, runUp } from './main.js';
+
+/** Exit codes: 0 ok, 2 invalid manifest or configuration, 1 any other failure. */
+const EXIT_OK = 0;
+const EXIT_FAILURE = 1;
+const EXIT_INVALID = 2;
+
+async function main(argv: readonly string[]): Promise<number> {
+  const command = parseCliArgs(argv);
+  switch (command.kind) {
+    case 'help':
+      process.stdout.write(`${command.text}\n`);
+      return EXIT_OK;
+    case 'version':
+      process.stdout.write(`${version()}\n`);
+      return EXIT_OK;
+    case 'error':
+      process.stderr.write(`${command.message}\n`);
+      return EXIT_INVALID;
+    case 'serve':
+      process.stderr.write('slimfaas serve (Kubernetes mode) is not available yet; use `slimfaas up`.\n');
+      return EXIT_FAILURE;
+    case 'validate': {
+      const result = loadManifest(command.files);
+      for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);
+      if (!result.ok) {
+        for (const e of result.errors) process.stderr.write(`error: ${e}\n`);
+        return EXIT_INVALID;
+      }
+      const n = result.manifest.functions.length;
+      process.stdout.write(
+        `Configuration from ${command.files.length} YAML file(s) is valid (${n} function(s)).\n`,
+      );
+      return EXIT_OK;
+    }
+    case 'up':
+      return up(command.files, command.port);
+  }
+}
+
+async function up(files: readonly string[], port: number | undefined): Promise<number> {
+  const configResult = readConfig(process.env);
+  if (!configResult.ok) {
+    for (const e of configResult.errors) process.stderr.write(`error: ${e}\n`);
+    return EXIT_INVALID;
+  }
+  const result = loadManifest(files, port === undefined ? {} : { portOverride: port });
+  for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);
+  if (!result.ok) {
+    for (const e of result.errors) process.stderr.write(`error: ${e}\n`);
+    return EXIT_INVALID;
+  }
+  const logger = createLogger(configResult.config);
+  const running = await runUp(result.manifest, configResult.config, logger);
+  process.stdout.write(`Entrypoint: ${running.url}\n`);
+  return new Promise<number>((resolve) => {
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      signals++;
+      if (signals > 1) {
+        logger.warn({ signal }, 'second signal: exiting now');
+        resolve(EXIT_FAILURE);
+        return;
+      }
+      logger.info({ signal }, 'shutting down');
+      running.shutdown().then(
+        () => resolve(EXIT_OK),
+        () => resolve(EXIT_FAILURE),
+      );
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(
+      `slimfaas: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    process.exit(EXIT_FAILURE);
+  },
+);

@@ -1,0 +1,150 @@
+import { isIP } from 'node:net';
+
+/** A parsed setting value, or why the raw text is not acceptable ("expected …"). */
+type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly expected: string };
+
+export interface Setting<T> {
+  /** The environment variable. */
+  readonly env: string;
+  /** The raw default, as it would be written in the environment (docs show it as is). */
+  readonly default: string;
+  readonly description: string;
+  readonly parse: (raw: string) => Parsed<T>;
+}
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export const REQUEST_LOG_LEVELS = ['info', 'debug'] as const;
+
+const oneOf =
+  <const T extends string>(values: readonly T[]) =>
+  (raw: string): Parsed<T> => {
+    const value = values.find((candidate) => candidate === raw.toLowerCase());
+    return value === undefined ? { ok: false, expected: `one of ${values.join(', ')}` } : { ok: true, value };
+  };
+
+const integer =
+  (min: number) =>
+  (raw: string): Parsed<number> => {
+    const value = Number(raw);
+    return /^\d+$/.test(raw) && Number.isSafeInteger(value) && value >= min
+      ? { ok: true, value }
+      : { ok: false, expected: `an integer ≥ ${min}` };
+  };
+
+const boolean = (raw: string): Parsed<boolean> => {
+  const lower = raw.toLowerCase();
+  return lower === 'true' || lower === 'false'
+    ? { ok: true, value: lower === 'true' }
+    : { ok: false, expected: 'true or false' };
+};
+
+const HOSTNAME =
+  /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const host = (raw: string): Parsed<string> =>
+  isIP(raw) !== 0 || HOSTNAME.test(raw)
+    ? { ok: true, value: raw }
+    : { ok: false, expected: 'an IP address or a host name' };
+
+const setting = <T>(definition: Setting<T>): Setting<T> => definition;
+
+/**
+ * Every server setting: one row each. docs/configuration.md is checked against this table.
+ * Adding a setting is adding a row; ServerConfig follows from it.
+ */
+export const SETTINGS = {
+  logLevel: setting({
+    env: 'SLIMFAAS_LOG_LEVEL',
+    default: 'info',
+    parse: oneOf(LOG_LEVELS),
+    description: 'Log level of SlimFaas itself.',
+  }),
+  requestLogLevel: setting({
+    env: 'SLIMFAAS_REQUEST_LOG_LEVEL',
+    default: 'debug',
+    parse: oneOf(REQUEST_LOG_LEVELS),
+    description: 'Level of the one line logged per proxied request.',
+  }),
+  host: setting({
+    env: 'SLIMFAAS_HOST',
+    default: '127.0.0.1',
+    parse: host,
+    description: 'Address the entrypoint binds.',
+  }),
+  maxHeldRequestsPerFunction: setting({
+    env: 'SLIMFAAS_MAX_HELD_REQUESTS_PER_FUNCTION',
+    default: '1000',
+    parse: integer(1),
+    description: 'Sync requests held per function while it wakes; beyond this they are refused.',
+  }),
+  scaleIntervalMs: setting({
+    env: 'SLIMFAAS_SCALE_INTERVAL_MS',
+    default: '1000',
+    parse: integer(50),
+    description: 'Period of the scale loop, in milliseconds.',
+  }),
+  maxRequestBodyBytes: setting({
+    env: 'SLIMFAAS_MAX_REQUEST_BODY_BYTES',
+    default: '524288000',
+    parse: integer(0),
+    description: 'Largest sync request body, in bytes (SlimFaas default); 0 = unlimited.',
+  }),
+  asyncMaxBodyBytes: setting({
+    env: 'SLIMFAAS_ASYNC_MAX_BODY_BYTES',
+    default: '1048576',
+    parse: integer(0),
+    description: 'Largest async request body, in bytes (it is stored).',
+  }),
+  podScaledUpByDefaultWhenInfrastructureHasNeverCalled: setting({
+    env: 'POD_SCALED_UP_BY_DEFAULT_WHEN_INFRASTRUCTURE_HAS_NEVER_CALLED',
+    default: 'false',
+    parse: boolean,
+    description:
+      'Treat a function never called as active now: it starts at ReplicasAtStart and never times out before its first call.',
+  }),
+  shutdownGraceMs: setting({
+    env: 'SLIMFAAS_SHUTDOWN_GRACE_MS',
+    default: '5000',
+    parse: integer(0),
+    description: 'How long shutdown waits for in-flight requests, in milliseconds.',
+  }),
+  echoFunctionLogs: setting({
+    env: 'SLIMFAAS_ECHO_FUNCTION_LOGS',
+    default: 'true',
+    parse: boolean,
+    description: "Also print replica output on SlimFaas's stdout.",
+  }),
+} as const;
+
+type SettingValue<S> = S extends Setting<infer T> ? T : never;
+
+/** The server configuration, parsed and validated by readConfig. */
+export type ServerConfig = { readonly [K in keyof typeof SETTINGS]: SettingValue<(typeof SETTINGS)[K]> };
+
+export type ConfigResult =
+  | { readonly ok: true; readonly config: ServerConfig }
+  | { readonly ok: false; readonly errors: readonly string[] };
+
+/**
+ * Reads every setting from `env` (pass `process.env`; nothing else reads it). Unset means the
+ * default; an empty or invalid value is an error (no silent fallback). Every problem is listed,
+ * each naming its variable. The config is frozen.
+ */
+export function readConfig(env: Readonly<Record<string, string | undefined>>): ConfigResult {
+  const errors: string[] = [];
+  const config: Record<string, unknown> = {};
+  for (const [key, definition] of Object.entries(SETTINGS) as [string, Setting<unknown>][]) {
+    const written = env[definition.env];
+    const raw = (written ?? definition.default).trim();
+    const parsed = definition.parse(raw);
+    if (written !== undefined && raw === '') {
+      errors.push(`${definition.env}: is empty; unset it to use the default (${definition.default})`);
+    } else if (!parsed.ok) {
+      errors.push(`${definition.env}: expected ${parsed.expected}, got ${JSON.stringify(written)}`);
+    } else {
+      config[key] = parsed.value;
+    }
+  }
+  if (errors.length > 0) return Object.freeze({ ok: false, errors: Object.freeze(errors) });
+  return Object.freeze({ ok: true, config: Object.freeze(config as ServerConfig) });
+}

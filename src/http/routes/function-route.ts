@@ -1,0 +1,159 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ActivityTracker } from '../../core/activity.js';
+import type { Clock } from '../../core/clock.js';
+import { isValidFunctionName } from '../../core/function-spec.js';
+import type { Logger, Orchestrator, Waker } from '../../core/ports.js';
+import type { FunctionState, Replica } from '../../core/topology.js';
+import { sendError } from '../error-response.js';
+import type { HeldRequests } from '../held-requests.js';
+import { upstreamRequestHeaders } from '../hop-by-hop.js';
+import { forward, type ForwardOutcome } from '../proxy.js';
+import type { ReplicaBalancer } from '../replica-balancer.js';
+import type { UpstreamPools } from '../upstream-pools.js';
+
+export interface FunctionRouteDeps {
+  readonly orchestrator: Pick<Orchestrator, 'functions'>;
+  readonly activity: ActivityTracker;
+  readonly waker: Waker;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly balancer: ReplicaBalancer;
+  readonly held: HeldRequests;
+  readonly pools: UpstreamPools;
+  readonly maxRequestBodyBytes: number;
+  readonly requestLogLevel: 'info' | 'debug';
+}
+
+const COLD_START_HEADERS = ['x-slimfaas-cold-start', 'true'] as const;
+const NO_HEADERS: readonly string[] = [];
+
+/**
+ * `/function/{name}[/{path}]`: the sync call. `rest` is everything after `/function/`, query included.
+ * Looks the function up, holds the request while it has no ready replica (which wakes it), then streams
+ * the exchange to the least-loaded ready replica.
+ */
+export function handleFunctionCall(
+  deps: FunctionRouteDeps,
+  req: IncomingMessage,
+  res: ServerResponse,
+  rest: string,
+): void {
+  const { name, path } = splitNameAndPath(rest);
+  const fn = isValidFunctionName(name) ? deps.orchestrator.functions().get(name) : undefined;
+  if (fn === undefined) {
+    sendError(res, 'function_not_found', `no function named "${name}"`);
+    return;
+  }
+  const length = req.headers['content-length'];
+  if (deps.maxRequestBodyBytes > 0 && length !== undefined && Number(length) > deps.maxRequestBodyBytes) {
+    // Node discards the unread body after the answer, so the client can read the 413 (no EPIPE).
+    sendError(res, 'body_too_large', `request body exceeds ${deps.maxRequestBodyBytes} bytes`);
+    return;
+  }
+  const startedMs = deps.clock.now();
+  deps.activity.begin(name);
+  const replica = deps.balancer.pick(fn);
+  if (replica !== undefined) {
+    send(deps, { req, res, fn, replica, path, startedMs, coldStart: false });
+    return;
+  }
+  void holdThenSend(deps, { req, res, fn, path, startedMs });
+}
+
+interface Exchange {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly fn: FunctionState;
+  readonly path: string;
+  readonly startedMs: number;
+}
+
+async function holdThenSend(deps: FunctionRouteDeps, exchange: Exchange): Promise<void> {
+  const { res, fn } = exchange;
+  const name = fn.spec.name;
+  deps.waker.wake(name);
+  const timeoutMs = fn.spec.configuration.defaultSync.httpTimeoutSeconds * 1000;
+  const outcome = await deps.held.hold(name, timeoutMs, (abort) => {
+    res.once('close', abort);
+    return () => res.off('close', abort);
+  });
+  const current = deps.orchestrator.functions().get(name);
+  const replica = outcome === 'ready' && current !== undefined ? deps.balancer.pick(current) : undefined;
+  if (replica !== undefined && current !== undefined) {
+    send(deps, { ...exchange, fn: current, replica, coldStart: true });
+    return;
+  }
+  deps.activity.end(name);
+  if (outcome === 'overflow') {
+    sendError(res, 'too_many_held_requests', `too many requests are waiting for "${name}" to wake`, {
+      'retry-after': '1',
+    });
+  } else if (outcome === 'shutdown') {
+    sendError(res, 'shutting_down', 'SlimFaas is shutting down');
+  } else if (outcome !== 'aborted') {
+    sendError(res, 'no_ready_replica', `"${name}" had no ready replica within ${timeoutMs} ms`);
+  }
+  logRequest(deps, exchange, outcome === 'aborted' ? { kind: 'client-aborted' } : { kind: 'no-replica' });
+}
+
+function send(deps: FunctionRouteDeps, exchange: Exchange & { replica: Replica; coldStart: boolean }): void {
+  const { req, res, fn, replica } = exchange;
+  const name = fn.spec.name;
+  deps.balancer.acquire(replica.id);
+  const socket = req.socket;
+  forward({
+    req,
+    res,
+    dispatcher: deps.pools.get(replica.origin),
+    path: exchange.path,
+    headers: upstreamRequestHeaders(req.rawHeaders, req.headers.connection, {
+      remoteAddress: socket.remoteAddress ?? '',
+      proto: 'http',
+    }),
+    headersTimeoutMs: fn.spec.configuration.defaultSync.httpTimeoutSeconds * 1000,
+    maxBodyBytes: deps.maxRequestBodyBytes,
+    extraResponseHeaders: exchange.coldStart ? COLD_START_HEADERS : NO_HEADERS,
+    onDone: (outcome) => {
+      deps.balancer.release(replica.id);
+      deps.activity.end(name);
+      logRequest(deps, exchange, outcome, replica.id);
+    },
+  });
+}
+
+type LoggedOutcome = ForwardOutcome | { readonly kind: 'client-aborted' } | { readonly kind: 'no-replica' };
+
+function logRequest(
+  deps: FunctionRouteDeps,
+  exchange: Exchange & { coldStart?: boolean },
+  outcome: LoggedOutcome,
+  replica?: string,
+): void {
+  const level = outcome.kind === 'failed' ? 'warn' : deps.requestLogLevel;
+  if (!deps.logger.isLevelEnabled(level)) return;
+  const entry = {
+    function: exchange.fn.spec.name,
+    replica,
+    method: exchange.req.method,
+    outcome: outcome.kind,
+    status: 'status' in outcome ? outcome.status : undefined,
+    durationMs: deps.clock.now() - exchange.startedMs,
+    coldStart: exchange.coldStart === true ? true : undefined,
+    error: outcome.kind === 'failed' ? outcome.error.message : undefined,
+  };
+  deps.logger[level](entry, 'sync call');
+}
+
+/** `fib/hello/x?q=1` → name `fib`, path `/hello/x?q=1`; `fib?x` → `/?x`; trailing slashes are kept. */
+export function splitNameAndPath(rest: string): { name: string; path: string } {
+  let end = 0;
+  while (end < rest.length) {
+    const c = rest.charCodeAt(end);
+    if (c === 47 /* / */ || c === 63 /* ? */) break;
+    end++;
+  }
+  const name = rest.slice(0, end);
+  const tail = rest.slice(end);
+  if (tail === '') return { name, path: '/' };
+  return { name, path: tail.charCodeAt(0) === 63 ? `/${tail}` : tail };
+}

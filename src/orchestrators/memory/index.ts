@@ -1,0 +1,6 @@
+export {
+  MemoryOrchestrator,
+  type MemoryOrchestratorOptions,
+  type MemoryReplicaHandle,
+  type ScaleCall,
+} from './memory-orchestrator.js';

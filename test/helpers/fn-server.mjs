@@ -1,0 +1,129 @@
+// A scripted function process for tests: `PORT=5000 node test/helpers/fn-server.mjs [args...]`.
+// Behaviour is set by environment variables so a test can describe a misbehaving function in its
+// manifest, the way SlimFaas's local mode would start a real one:
+//   START_DELAY_MS        wait this long before listening (a slow cold start)
+//   HEALTH_STATUS         status of GET /health (default 200)
+//   HEALTH_FAIL_AFTER_MS  /health answers 503 once this long has passed since listening
+//   CRASH_AFTER_MS        exit(1) this long after listening
+//   EXIT_ON_SIGTERM       "ignore" ignores SIGTERM (to test SIGKILL escalation); otherwise exit(0)
+// Routes: GET /health, ANY /echo/**, /delay?ms=N, /status/NNN, /redirect, /big?bytes=N, /hang,
+// /reset, /pid, /env (PORT, SLIMFAAS_*, TEST_* variables and argv), /log?stream=stderr&text=...
+import { createServer } from 'node:http';
+
+const port = Number(process.env.PORT ?? '0');
+const startDelayMs = Number(process.env.START_DELAY_MS ?? '0');
+const healthStatus = Number(process.env.HEALTH_STATUS ?? '200');
+const healthFailAfterMs = process.env.HEALTH_FAIL_AFTER_MS
+  ? Number(process.env.HEALTH_FAIL_AFTER_MS)
+  : undefined;
+const crashAfterMs = process.env.CRASH_AFTER_MS ? Number(process.env.CRASH_AFTER_MS) : undefined;
+let listeningAt = 0;
+
+process.on('SIGTERM', () => {
+  if (process.env.EXIT_ON_SIGTERM === 'ignore') {
+    console.log(JSON.stringify({ event: 'sigterm-ignored', pid: process.pid }));
+    return;
+  }
+  process.exit(0);
+});
+
+function json(res, status, body) {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function status(res, code) {
+  // 204 and 304 never carry a body (RFC 9110 §15.3.5, §15.4.5).
+  if (code === 204 || code === 304) {
+    res.writeHead(code);
+    return res.end();
+  }
+  json(res, code, { status: code });
+}
+
+function health(res) {
+  const failing = healthFailAfterMs !== undefined && performance.now() - listeningAt >= healthFailAfterMs;
+  json(res, failing ? 503 : healthStatus, { status: failing ? 'failing' : 'ok' });
+}
+
+function echo(req, res, url) {
+  let bodyLength = 0;
+  req.on('data', (chunk) => (bodyLength += chunk.length));
+  req.on('end', () =>
+    json(res, 200, {
+      method: req.method,
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      headers: req.headers,
+      bodyLength,
+      replica: process.env.SLIMFAAS_REPLICA_INDEX ?? null,
+      pid: process.pid,
+    }),
+  );
+}
+
+function big(res, bytes) {
+  res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes });
+  const chunk = Buffer.alloc(64 * 1024, 120);
+  let left = bytes;
+  const pump = () => {
+    while (left > 0) {
+      const size = Math.min(left, chunk.length);
+      left -= size;
+      if (!res.write(size === chunk.length ? chunk : chunk.subarray(0, size))) return res.once('drain', pump);
+    }
+    res.end();
+  };
+  pump();
+}
+
+function environment() {
+  const picked = Object.entries(process.env).filter(
+    ([key]) => key === 'PORT' || key.startsWith('SLIMFAAS_') || key.startsWith('TEST_'),
+  );
+  return { env: Object.fromEntries(picked), argv: process.argv.slice(2), cwd: process.cwd() };
+}
+
+const server = createServer((req, res) => {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const path = url.pathname;
+  if (path === '/health') return health(res);
+  if (path === '/echo' || path.startsWith('/echo/')) return echo(req, res, url);
+  if (path === '/delay') {
+    const timer = setTimeout(
+      () => json(res, 200, { delayedMs: Number(url.searchParams.get('ms')) }),
+      Number(url.searchParams.get('ms') ?? '0'),
+    );
+    res.on('close', () => clearTimeout(timer));
+    return;
+  }
+  if (path.startsWith('/status/')) return status(res, Number(path.slice('/status/'.length)));
+  if (path === '/redirect') {
+    res.writeHead(302, { location: '/echo/redirected', 'content-length': 0 });
+    return res.end();
+  }
+  if (path === '/big') return big(res, Number(url.searchParams.get('bytes') ?? '0'));
+  if (path === '/hang') return;
+  if (path === '/reset') return req.socket.destroy();
+  if (path === '/pid') return json(res, 200, { pid: process.pid });
+  if (path === '/env') return json(res, 200, environment());
+  if (path === '/log') {
+    const stream = url.searchParams.get('stream') === 'stderr' ? process.stderr : process.stdout;
+    stream.write(`${url.searchParams.get('text') ?? ''}\n`);
+    return json(res, 200, { logged: true });
+  }
+  json(res, 404, { error: 'not found', path });
+});
+
+setTimeout(() => {
+  server.listen(port, '127.0.0.1', () => {
+    listeningAt = performance.now();
+    const address = server.address();
+    const actualPort = typeof address === 'object' && address ? address.port : port;
+    console.log(
+      JSON.stringify({ event: 'listening', port: actualPort, pid: process.pid, startToReadyMs: listeningAt }),
+    );
+    if (crashAfterMs !== undefined) setTimeout(() => process.exit(1), crashAfterMs);
+  });
+}, startDelayMs);

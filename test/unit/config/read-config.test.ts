@@ -1,0 +1,131 @@
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import { readConfig, SETTINGS, type LogLevel, type ServerConfig } from '../../../src/config/read-config.js';
+
+function expectConfig(env: Record<string, string | undefined>) {
+  const result = readConfig(env);
+  if (!result.ok) throw new Error(`expected a valid configuration, got:\n${result.errors.join('\n')}`);
+  return result.config;
+}
+
+function expectErrors(env: Record<string, string | undefined>): readonly string[] {
+  const result = readConfig(env);
+  if (result.ok) throw new Error('expected configuration errors');
+  return result.errors;
+}
+
+describe('readConfig', () => {
+  it('applies every default when nothing is set', () => {
+    expect(expectConfig({})).toEqual({
+      logLevel: 'info',
+      requestLogLevel: 'debug',
+      host: '127.0.0.1',
+      maxHeldRequestsPerFunction: 1000,
+      scaleIntervalMs: 1000,
+      maxRequestBodyBytes: 524288000,
+      asyncMaxBodyBytes: 1048576,
+      podScaledUpByDefaultWhenInfrastructureHasNeverCalled: false,
+      shutdownGraceMs: 5000,
+      echoFunctionLogs: true,
+    });
+  });
+
+  it('reads every setting from its variable', () => {
+    const config = expectConfig({
+      SLIMFAAS_LOG_LEVEL: 'warn',
+      SLIMFAAS_REQUEST_LOG_LEVEL: 'info',
+      SLIMFAAS_HOST: '0.0.0.0',
+      SLIMFAAS_MAX_HELD_REQUESTS_PER_FUNCTION: '5',
+      SLIMFAAS_SCALE_INTERVAL_MS: '50',
+      SLIMFAAS_MAX_REQUEST_BODY_BYTES: '0',
+      SLIMFAAS_ASYNC_MAX_BODY_BYTES: '2048',
+      POD_SCALED_UP_BY_DEFAULT_WHEN_INFRASTRUCTURE_HAS_NEVER_CALLED: 'TRUE',
+      SLIMFAAS_SHUTDOWN_GRACE_MS: '0',
+      SLIMFAAS_ECHO_FUNCTION_LOGS: 'False',
+    });
+    expect(config).toEqual({
+      logLevel: 'warn',
+      requestLogLevel: 'info',
+      host: '0.0.0.0',
+      maxHeldRequestsPerFunction: 5,
+      scaleIntervalMs: 50,
+      maxRequestBodyBytes: 0,
+      asyncMaxBodyBytes: 2048,
+      podScaledUpByDefaultWhenInfrastructureHasNeverCalled: true,
+      shutdownGraceMs: 0,
+      echoFunctionLogs: false,
+    });
+  });
+
+  it('accepts host names and IPv6 addresses as the bind host', () => {
+    expect(expectConfig({ SLIMFAAS_HOST: 'localhost' }).host).toBe('localhost');
+    expect(expectConfig({ SLIMFAAS_HOST: '::1' }).host).toBe('::1');
+  });
+
+  it('lists every invalid value at once, naming its variable', () => {
+    expect(
+      expectErrors({
+        SLIMFAAS_LOG_LEVEL: 'verbose',
+        SLIMFAAS_REQUEST_LOG_LEVEL: 'warn',
+        SLIMFAAS_HOST: 'not a host',
+        SLIMFAAS_MAX_HELD_REQUESTS_PER_FUNCTION: '0',
+        SLIMFAAS_SCALE_INTERVAL_MS: '10',
+        SLIMFAAS_MAX_REQUEST_BODY_BYTES: '-1',
+        SLIMFAAS_ASYNC_MAX_BODY_BYTES: '1e6',
+        POD_SCALED_UP_BY_DEFAULT_WHEN_INFRASTRUCTURE_HAS_NEVER_CALLED: 'yes',
+        SLIMFAAS_SHUTDOWN_GRACE_MS: '5s',
+        SLIMFAAS_ECHO_FUNCTION_LOGS: '1',
+      }),
+    ).toEqual([
+      'SLIMFAAS_LOG_LEVEL: expected one of trace, debug, info, warn, error, fatal, silent, got "verbose"',
+      'SLIMFAAS_REQUEST_LOG_LEVEL: expected one of info, debug, got "warn"',
+      'SLIMFAAS_HOST: expected an IP address or a host name, got "not a host"',
+      'SLIMFAAS_MAX_HELD_REQUESTS_PER_FUNCTION: expected an integer ≥ 1, got "0"',
+      'SLIMFAAS_SCALE_INTERVAL_MS: expected an integer ≥ 50, got "10"',
+      'SLIMFAAS_MAX_REQUEST_BODY_BYTES: expected an integer ≥ 0, got "-1"',
+      'SLIMFAAS_ASYNC_MAX_BODY_BYTES: expected an integer ≥ 0, got "1e6"',
+      'POD_SCALED_UP_BY_DEFAULT_WHEN_INFRASTRUCTURE_HAS_NEVER_CALLED: expected true or false, got "yes"',
+      'SLIMFAAS_SHUTDOWN_GRACE_MS: expected an integer ≥ 0, got "5s"',
+      'SLIMFAAS_ECHO_FUNCTION_LOGS: expected true or false, got "1"',
+    ]);
+  });
+
+  it('rejects an empty value instead of silently using the default', () => {
+    expect(expectErrors({ SLIMFAAS_SCALE_INTERVAL_MS: '' })).toEqual([
+      'SLIMFAAS_SCALE_INTERVAL_MS: is empty; unset it to use the default (1000)',
+    ]);
+  });
+
+  it('ignores variables it does not own', () => {
+    expect(expectConfig({ PATH: '/bin', SLIMFAAS_OTHER: 'x' }).logLevel).toBe('info');
+  });
+
+  it('returns a frozen configuration', () => {
+    const result = readConfig({});
+    expect(Object.isFrozen(result)).toBe(true);
+    expect(result.ok && Object.isFrozen(result.config)).toBe(true);
+  });
+
+  it('has a valid default, a unique variable and a description for every setting', () => {
+    const rows = Object.values(SETTINGS);
+    expect(new Set(rows.map((row) => row.env)).size).toBe(rows.length);
+    for (const row of rows) {
+      expect(row.parse(row.default).ok, row.env).toBe(true);
+      expect(row.description, row.env).not.toBe('');
+    }
+  });
+
+  it('derives precise value types from the table', () => {
+    expectTypeOf<ServerConfig>().toEqualTypeOf<{
+      readonly logLevel: LogLevel;
+      readonly requestLogLevel: 'info' | 'debug';
+      readonly host: string;
+      readonly maxHeldRequestsPerFunction: number;
+      readonly scaleIntervalMs: number;
+      readonly maxRequestBodyBytes: number;
+      readonly asyncMaxBodyBytes: number;
+      readonly podScaledUpByDefaultWhenInfrastructureHasNeverCalled: boolean;
+      readonly shutdownGraceMs: number;
+      readonly echoFunctionLogs: boolean;
+    }>();
+  });
+});
