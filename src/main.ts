@@ -53,7 +53,7 @@ export async function runUp(
     functions: manifest.functions,
     processPorts: manifest.processPorts,
     stateDirectory,
-    logger: logger.child({ component: 'local-process' }),
+    logger,
     clock,
     environment: { SLIMFAAS_URL: server.url },
     stopGraceMs: config.shutdownGraceMs,

@@ -72,15 +72,20 @@ functions:
     annotations: { SlimFaas/ReplicasMin: "2", SlimFaas/ReplicasAtStart: "2" }
     health: { path: /health }
 `);
-    await waitUntil(async () => {
-      const s = (await (await fetch(`${sf.url}/status-function/keep`)).json()) as { NumberReady: number };
-      return s.NumberReady === 2;
-    });
     const pids = new Set<number>();
-    await waitUntil(async () => {
-      pids.add(((await (await fetch(`${sf.url}/function/keep/pid`)).json()) as { pid: number }).pid);
-      return pids.size === 2;
-    });
+    try {
+      await waitUntil(async () => {
+        const s = (await (await fetch(`${sf.url}/status-function/keep`)).json()) as { NumberReady: number };
+        return s.NumberReady === 2;
+      });
+      await waitUntil(async () => {
+        pids.add(((await (await fetch(`${sf.url}/function/keep/pid`)).json()) as { pid: number }).pid);
+        return pids.size === 2;
+      });
+    } catch (error) {
+      await sf.stop('SIGTERM');
+      throw error;
+    }
     await sf.stop('SIGKILL');
     for (const pid of pids)
       await waitUntil(() => !isAlive(pid), { timeoutMs: 10_000, message: `pid ${pid} gone` });

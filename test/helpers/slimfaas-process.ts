@@ -17,6 +17,12 @@ export interface SlimFaasProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+/** Every CLI started here; killed when the test worker exits, so a failing test never leaks one. */
+const started = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of started) if (child.exitCode === null) child.kill('SIGKILL');
+});
+
 /** Writes `manifestYaml` into a fresh temp dir and runs the built CLI `up` on it with `--port 0`. */
 export async function startSlimFaas(
   manifestYaml: string,
@@ -30,6 +36,8 @@ export async function startSlimFaas(
     env: { ...process.env, SLIMFAAS_LOG_LEVEL: 'warn', SLIMFAAS_SCALE_INTERVAL_MS: '100', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  started.add(child);
+  child.once('exit', () => started.delete(child));
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
