@@ -172,8 +172,9 @@ describe('LocalProcessOrchestrator with real processes', () => {
 
   it('kills a replica whose health never passes after startupTimeoutSeconds and replaces it', async () => {
     const h = await startLocal([
-      fnDefinition('sick', { environment: { HEALTH_STATUS: '500' }, health: { startupTimeoutSeconds: 0.4 } }),
+      fnDefinition('sick', { environment: { HEALTH_STATUS: '500' }, health: { startupTimeoutSeconds: 1.5 } }),
     ]);
+    await waitUntil(() => listeningPids(h, 'sick-0').length >= 1, { message: 'first process listening' });
     await waitUntil(() => h.state('sick').replicas[0]?.failureReason === 'StartupTimeout', {
       message: 'StartupTimeout reported',
     });

@@ -5,8 +5,15 @@ import type { LocalHealthCheck } from './local-function-definition.js';
 import type { ProcessGroupWatchdog } from './process-group-watchdog.js';
 import type { ReplicaOutput } from './replica-output.js';
 
-/** While a replica starts it is probed this often, so a cold start is not rounded up to `periodSeconds`. */
-const STARTUP_PROBE_INTERVAL_MS = 20;
+/**
+ * While a replica starts it is probed this often, so a cold start is not rounded up to `periodSeconds`.
+ * A starting replica is first checked with a bare TCP connect (a refused connect costs a few µs); the
+ * HTTP health probe runs as soon as the port accepts. Any output line from the replica also triggers a
+ * probe at once (servers usually log when they listen).
+ */
+const STARTUP_PROBE_INTERVAL_MS = 5;
+/** Once the port accepts but the health path is not 2xx yet, HTTP probes run at this pace. */
+const STARTUP_HEALTH_INTERVAL_MS = 20;
 /** Consecutive failed probes after which a ready replica is reported not ready. */
 const FAILURES_BEFORE_NOT_READY = 3;
 
@@ -52,6 +59,8 @@ export class ReplicaProcess {
   #startupTimer: NodeJS.Timeout | undefined;
   #killTimer: NodeJS.Timeout | undefined;
   #probeWait: { timer: NodeJS.Timeout; resolve: () => void } | undefined;
+  /** The port has accepted a connection at least once (startup probing moves to the health path). */
+  #listening = false;
 
   constructor(options: ReplicaProcessOptions) {
     this.port = options.port;
@@ -68,6 +77,11 @@ export class ReplicaProcess {
     });
     options.output.attach(this.#child.stdout);
     options.output.attach(this.#child.stderr);
+    const kick = (): void => {
+      if (!this.#listening) this.#wakeProbe();
+    };
+    this.#child.stdout?.on('data', kick);
+    this.#child.stderr?.on('data', kick);
     this.#child.once('exit', (code, signal) => this.#onExit({ code, signal, expected: this.#stopping }));
     this.#child.on('error', (error) => {
       if (this.#child.pid === undefined) {
@@ -137,11 +151,14 @@ export class ReplicaProcess {
     const { health } = this.#options;
     let failures = 0;
     while (!this.#stopping && !this.#exited) {
-      const ok = await probeReplica({
-        port: this.port,
-        path: health.path,
-        timeoutMs: health.timeoutSeconds * 1000,
-      });
+      const timeoutMs = health.timeoutSeconds * 1000;
+      if (!this.#listening && health.path !== undefined) {
+        this.#listening = await probeReplica({ port: this.port, path: undefined, timeoutMs });
+      }
+      const ok =
+        (this.#listening || health.path === undefined) &&
+        (await probeReplica({ port: this.port, path: health.path, timeoutMs }));
+      if (ok) this.#listening = true;
       if (this.#stopping || this.#exited) return;
       if (ok) {
         failures = 0;
@@ -150,7 +167,13 @@ export class ReplicaProcess {
         failures = 0;
         this.#setReady(false);
       }
-      await this.#pause(this.#everReady ? health.periodSeconds * 1000 : STARTUP_PROBE_INTERVAL_MS);
+      await this.#pause(
+        this.#everReady
+          ? health.periodSeconds * 1000
+          : this.#listening
+            ? STARTUP_HEALTH_INTERVAL_MS
+            : STARTUP_PROBE_INTERVAL_MS,
+      );
     }
   }
 
@@ -167,6 +190,15 @@ export class ReplicaProcess {
     return new Promise((resolve) => {
       this.#probeWait = { timer: setTimeout(resolve, ms), resolve };
     });
+  }
+
+  /** Ends the current pause between probes early (a new probe runs now). */
+  #wakeProbe(): void {
+    if (this.#probeWait) {
+      clearTimeout(this.#probeWait.timer);
+      this.#probeWait.resolve();
+      this.#probeWait = undefined;
+    }
   }
 
   #haltProbing(): void {
