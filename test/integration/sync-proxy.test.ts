@@ -13,7 +13,6 @@ import { waitUntil } from '../helpers/wait-until.js';
 /** What each upstream replica does, by path; replicas report which one answered. */
 type Route = (req: IncomingMessage, res: ServerResponse, replica: string) => void;
 const routes = new Map<string, Route>();
-const upstreamEvents: string[] = [];
 
 async function startUpstream(name: string, index: number) {
   const replica = `${name}-${index}`;

@@ -1,0 +1,220 @@
+// Cold start: one function at zero; each run waits until it is back at zero (NumberReady 0, NumberRequested 0)
+// and its previous process has exited, then times one GET /function/cold/hello end to end. The function logs
+// its own start-to-listening time (startToReadyMs); SlimFaas's overhead = total − startToReadyMs, i.e. process
+// spawn, readiness detection and proxying. Then the idle RSS with the demo manifest (bench/idle-rss.mjs).
+// Settings (env): BENCH_RUNS [20], BENCH_BASELINE_RUNS [10], BENCH_HEALTH_PERIOD_S [1] (the function's
+// health.periodSeconds), BENCH_IDLE_WAIT_S [3], BENCH_SKIP_IDLE_RSS [0], BENCH_KEEP_TMP [0]. See bench/README.md.
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Pool } from 'undici';
+import { measureIdleRss } from './lib/idle-rss.mjs';
+import { isAlive } from './lib/processes.mjs';
+import { loadAverage1m, machineInfo, saveResults } from './lib/results.mjs';
+import { readNumberSettings, runBench } from './lib/run-bench.mjs';
+import {
+  UPSTREAM,
+  functionStatus,
+  readPortFile,
+  requireCli,
+  startSlimFaas,
+  upstreamFunction,
+  waitFor,
+  writeManifest,
+} from './lib/slimfaas.mjs';
+import { fmt, summarize } from './lib/stats.mjs';
+import { PHASES, TARGET_OVERHEAD_MS, renderColdStartMarkdown } from './lib/cold-start-report.mjs';
+import { findListening, logSizes, timeline } from './lib/cold-start-logs.mjs';
+
+const FUNCTION = 'cold';
+/** Scale-down after 1 s idle plus the scaler's period: generous, but bounded. */
+const BACK_TO_ZERO_TIMEOUT_MS = 60_000;
+
+const settings = readNumberSettings({
+  BENCH_RUNS: { fallback: 20, min: 1 },
+  BENCH_BASELINE_RUNS: { fallback: 10 },
+  BENCH_HEALTH_PERIOD_S: { fallback: 1, min: 0.001 },
+  BENCH_IDLE_WAIT_S: { fallback: 3 },
+  BENCH_SKIP_IDLE_RSS: { fallback: 0 },
+});
+
+/**
+ * The floor for the overhead: this bench spawning the same script itself, no SlimFaas. Time from spawn() to
+ * reading its listening line on the pipe, minus its own startToReadyMs: exec and Node's start before its clock
+ * begins, plus one pipe read.
+ */
+async function bareSpawnBaseline(processes, runs) {
+  const samples = [];
+  for (let i = 0; i < runs; i++) {
+    let resolveListening;
+    const listening = new Promise((resolve) => (resolveListening = resolve));
+    const spawnedAt = Date.now();
+    const started = performance.now();
+    const child = processes.start('baseline', process.execPath, [UPSTREAM], {
+      env: { PORT: '0', FUNCTION_NAME: 'baseline' },
+      onLine: (line) => line.includes('"listening"') && resolveListening(JSON.parse(line)),
+    });
+    const event = await Promise.race([listening, sleep(10_000)]);
+    const spawnToListeningMs = performance.now() - started;
+    await processes.stop(child.pid);
+    if (!event) throw new Error('the baseline upstream did not log its listening line within 10 s');
+    samples.push({
+      spawnToListeningMs,
+      functionStartMs: event.startToReadyMs,
+      overheadMs: spawnToListeningMs - event.startToReadyMs,
+      beforeProcessStartMs: event.at - event.startToReadyMs - spawnedAt,
+    });
+  }
+  return samples;
+}
+
+async function oneRun({ entrypoint, pool, logsDir, portFile, previousPid, processes, slimfaasLog }) {
+  const zero = await waitFor(
+    `${FUNCTION} to be back at zero`,
+    async () => {
+      const status = await functionStatus(entrypoint, FUNCTION);
+      const atZero = status?.NumberReady === 0 && status?.NumberRequested === 0;
+      return atZero && !(previousPid && isAlive(previousPid)) ? status : undefined;
+    },
+    { timeoutMs: BACK_TO_ZERO_TIMEOUT_MS, intervalMs: 50 },
+  );
+  const before = logSizes(logsDir);
+  const fromByte = statSync(slimfaasLog).size;
+  const requestAt = Date.now();
+  const started = performance.now();
+  const { statusCode, body } = await pool.request({ method: 'GET', path: `/function/${FUNCTION}/hello` });
+  await body.text();
+  const totalMs = performance.now() - started;
+  const responseAt = Date.now();
+  if (statusCode !== 200) throw new Error(`GET /function/${FUNCTION}/hello answered ${statusCode}`);
+  const listening = await waitFor(
+    'the replica listening line in its log',
+    () => findListening(logsDir, before, FUNCTION),
+    {
+      timeoutMs: 5000,
+      intervalMs: 20,
+    },
+  );
+  const replica = readPortFile(portFile);
+  processes.watchPid(replica?.pid);
+  // SlimFaas's output reaches its log file asynchronously: give the "replica ready" line a moment.
+  await waitFor('SlimFaas log lines', () => statSync(slimfaasLog).size > fromByte, { timeoutMs: 1000 }).catch(
+    () => {},
+  );
+  await sleep(50);
+  return {
+    totalMs,
+    functionStartMs: listening.startToReadyMs,
+    overheadMs: totalMs - listening.startToReadyMs,
+    phasesMs: listening.at
+      ? timeline({ slimfaasLog, fromByte, requestAt, responseAt, listening, functionName: FUNCTION })
+      : undefined,
+    replicaPid: replica?.pid,
+    newProcess: replica?.pid !== undefined && replica.pid !== previousPid,
+    logFile: listening.logFile,
+    statusBefore: zero,
+  };
+}
+
+const maxSeconds = settings.BENCH_RUNS * 30 + settings.BENCH_IDLE_WAIT_S + 120;
+await runBench('cold-start', { maxSeconds }, async ({ processes, tmpDir }) => {
+  requireCli();
+  const startedAt = new Date().toISOString();
+  const machine = machineInfo();
+  const stateDir = join(tmpDir, 'state');
+  const logsDir = join(stateDir, 'logs');
+  const portFile = join(tmpDir, `${FUNCTION}.port`);
+  const manifestPath = join(tmpDir, 'slimfaas.yaml');
+  writeManifest(manifestPath, {
+    schemaVersion: 1,
+    name: 'bench-cold-start',
+    cluster: { entrypointPort: 30921 },
+    processPorts: { from: 31200, to: 31299 },
+    state: { mode: 'persistent', directory: stateDir },
+    functions: {
+      [FUNCTION]: upstreamFunction({
+        name: FUNCTION,
+        annotations: {
+          'SlimFaas/ReplicasMin': '0',
+          'SlimFaas/ReplicasAtStart': '1',
+          'SlimFaas/TimeoutSecondBeforeSetReplicasMin': '1',
+        },
+        environment: { UPSTREAM_PORT_FILE: portFile },
+        healthPeriodSeconds: settings.BENCH_HEALTH_PERIOD_S,
+      }),
+    },
+  });
+  const baseline = await bareSpawnBaseline(processes, settings.BENCH_BASELINE_RUNS);
+  const slimfaasLog = join(tmpDir, 'slimfaas.log');
+  const slimfaas = await startSlimFaas(processes, { manifestPath, logFile: slimfaasLog });
+  console.log(`SlimFaas (pid ${slimfaas.pid}) at ${slimfaas.entrypoint}; ${settings.BENCH_RUNS} cold starts`);
+  const pool = new Pool(slimfaas.entrypoint, { connections: 1 });
+  const runs = [];
+  let leakedPids;
+  try {
+    let previousPid;
+    for (let i = 0; i < settings.BENCH_RUNS; i++) {
+      const run = await oneRun({
+        entrypoint: slimfaas.entrypoint,
+        pool,
+        logsDir,
+        portFile,
+        previousPid,
+        processes,
+        slimfaasLog,
+      });
+      previousPid = run.replicaPid;
+      runs.push(run);
+      console.log(
+        `run ${i + 1}: total ${fmt(run.totalMs, 1)} ms, function start ${fmt(run.functionStartMs, 1)} ms, ` +
+          `overhead ${fmt(run.overheadMs, 1)} ms${run.newProcess ? '' : ' (NOT a new process)'}`,
+      );
+    }
+  } finally {
+    await pool.close();
+    await processes.stop(slimfaas.pid);
+    await sleep(200);
+    leakedPids = processes.leakedPids();
+  }
+
+  const summary = {
+    totalMs: summarize(runs.map((r) => r.totalMs)),
+    functionStartMs: summarize(runs.map((r) => r.functionStartMs)),
+    overheadMs: summarize(runs.map((r) => r.overheadMs)),
+    phasesMs: Object.fromEntries(
+      PHASES.map((phase) => [
+        phase,
+        summarize(runs.map((r) => r.phasesMs?.[phase]).filter((v) => typeof v === 'number')),
+      ]),
+    ),
+  };
+  const verdicts = ['p50', 'p99'].map((p) => ({
+    target: `overhead ${p} ≤ ${TARGET_OVERHEAD_MS[p]} ms`,
+    measured: `${fmt(summary.overheadMs[p], 1)} ms`,
+    pass: summary.overheadMs[p] <= TARGET_OVERHEAD_MS[p],
+  }));
+  const idle =
+    settings.BENCH_SKIP_IDLE_RSS === 1
+      ? undefined
+      : await measureIdleRss(processes, { tmpDir, waitSeconds: settings.BENCH_IDLE_WAIT_S });
+  const data = {
+    bench: 'cold-start',
+    startedAt,
+    machine: { ...machine, loadAverage1mAtEnd: loadAverage1m() },
+    settings: { runs: settings.BENCH_RUNS, healthPeriodSeconds: settings.BENCH_HEALTH_PERIOD_S },
+    targets: { overheadMs: TARGET_OVERHEAD_MS },
+    summary,
+    verdicts,
+    baseline: {
+      runs: baseline,
+      spawnToListeningMs: summarize(baseline.map((b) => b.spawnToListeningMs)),
+      functionStartMs: summarize(baseline.map((b) => b.functionStartMs)),
+      overheadMs: summarize(baseline.map((b) => b.overheadMs)),
+      beforeProcessStartMs: summarize(baseline.map((b) => b.beforeProcessStartMs)),
+    },
+    runs,
+    leakedPids,
+    ...(idle ? { idle } : {}),
+  };
+  saveResults('cold-start', data, renderColdStartMarkdown(data));
+});
