@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import type { Manifest } from './config/manifest.js';
+import type { Manifest, ManifestFunction } from './config/manifest.js';
 import type { ServerConfig } from './config/read-config.js';
 import { ActivityTracker } from './core/activity.js';
 import { systemClock } from './core/clock.js';
@@ -24,8 +24,14 @@ export interface RunningSlimFaas {
 }
 
 /**
- * `slimfaas up`: the composition root for local mode. The entrypoint listens first (so replicas can be
- * told its URL), then the orchestrator starts the functions' initial replicas, then the scaler runs.
+ * `slimfaas up`: the composition root for local mode. The public entrypoint and the internal listener
+ * listen first (replicas are told their URL), then the orchestrator starts the functions' initial
+ * replicas, then the scaler runs.
+ *
+ * Two listeners, one app (docs/security.md): on the entrypoint every caller is external, since in local
+ * mode nothing proves otherwise; the internal listener binds 127.0.0.1 on a random port and every caller
+ * on it is internal. Trusted functions' replicas get the internal URL as `SLIMFAAS_URL`, Untrusted ones
+ * (`SlimFaas/DefaultTrust: Untrusted`) the entrypoint's, so only the former reach private resources.
  */
 export async function runUp(
   manifest: Manifest,
@@ -36,26 +42,36 @@ export async function runUp(
   // The entrypoint listens before the app exists (replicas need its URL); until then it answers 503.
   const holder: { app?: App } = {};
   let ready = false;
-  const handler = (req: IncomingMessage, res: ServerResponse): void => {
-    if (holder.app !== undefined) holder.app.handle(req, res);
-    else {
-      res.writeHead(503, { 'retry-after': '1' });
-      res.end('NOT_READY');
-    }
-  };
-  const server: RunningServer = await startServer(handler, {
+  const handler =
+    (listener: 'handle' | 'handleInternal') =>
+    (req: IncomingMessage, res: ServerResponse): void => {
+      if (holder.app !== undefined) holder.app[listener](req, res);
+      else {
+        res.writeHead(503, { 'retry-after': '1' });
+        res.end('NOT_READY');
+      }
+    };
+  const server: RunningServer = await startServer(handler('handle'), {
     host: config.host,
     port: manifest.cluster.entrypointPort,
+  });
+  const internalServer: RunningServer = await startServer(handler('handleInternal'), {
+    host: '127.0.0.1',
+    port: 0,
+  }).catch(async (error: unknown) => {
+    await server.close(0);
+    throw error;
   });
   const clock = systemClock;
   const activity = new ActivityTracker(clock);
   const orchestrator = new LocalProcessOrchestrator({
-    functions: manifest.functions,
+    functions: manifest.functions.map((fn) =>
+      withSlimFaasUrl(fn, fn.spec.defaultTrust === 'Trusted' ? internalServer.url : server.url),
+    ),
     processPorts: manifest.processPorts,
     stateDirectory,
     logger,
     clock,
-    environment: { SLIMFAAS_URL: server.url },
     stopGraceMs: config.shutdownGraceMs,
     ...(config.echoFunctionLogs ? { echoOutput: (line: string) => process.stdout.write(`${line}\n`) } : {}),
   });
@@ -77,6 +93,7 @@ export async function runUp(
       maxHeldRequestsPerFunction: config.maxHeldRequestsPerFunction,
       maxRequestBodyBytes: config.maxRequestBodyBytes,
       requestLogLevel: config.requestLogLevel,
+      externalSubscribers: config.subscribeEvents,
     },
     isReady: () => ready,
   });
@@ -87,7 +104,15 @@ export async function runUp(
 
   let shuttingDown: Promise<void> | undefined;
   const steps: [string, () => Promise<void> | void][] = [
-    ['stop accepting and drain', () => server.close(config.shutdownGraceMs)],
+    [
+      'stop accepting and drain',
+      async () => {
+        await Promise.all([
+          server.close(config.shutdownGraceMs),
+          internalServer.close(config.shutdownGraceMs),
+        ]);
+      },
+    ],
     ['stop scaler', () => scaler.close()],
     ['close http', () => app.close()],
     ['stop replicas', () => orchestrator.close()],
@@ -101,6 +126,14 @@ export async function runUp(
       return shuttingDown;
     },
   };
+}
+
+/**
+ * The URL a function's replicas reach SlimFaas at. A `SLIMFAAS_URL` written in the manifest's
+ * `environment` wins (the author chose it), as it did before the internal listener existed.
+ */
+function withSlimFaasUrl(fn: ManifestFunction, url: string): ManifestFunction {
+  return { ...fn, environment: { SLIMFAAS_URL: url, ...fn.environment } };
 }
 
 /** Runs every step even when an earlier one failed; logs each failure once. */

@@ -46,6 +46,36 @@ const host = (raw: string): Parsed<string> =>
     ? { ok: true, value: raw }
     : { ok: false, expected: 'an IP address or a host name' };
 
+/**
+ * `evt=>http://a;http://b,evt2=>http://c` (OLD SlimFaas's `SLIMFAAS_SUBSCRIBE_EVENTS`): event name →
+ * external subscriber URLs (absolute http/https). An event listed twice gets the URLs of both entries.
+ */
+const subscribeEvents = (raw: string): Parsed<ReadonlyMap<string, readonly string[]>> => {
+  const expected = 'entries "event=>http://host/path;http://other" separated by ","';
+  const map = new Map<string, string[]>();
+  if (raw === '') return { ok: true, value: map };
+  for (const entry of raw.split(',')) {
+    const arrow = entry.indexOf('=>');
+    const event = arrow === -1 ? '' : entry.slice(0, arrow).trim();
+    const urls =
+      arrow === -1
+        ? []
+        : entry
+            .slice(arrow + 2)
+            .split(';')
+            .map((url) => url.trim());
+    if (event === '' || urls.length === 0 || !urls.every(isHttpUrl)) return { ok: false, expected };
+    map.set(event, [...(map.get(event) ?? []), ...urls]);
+  }
+  return { ok: true, value: map };
+};
+
+function isHttpUrl(text: string): boolean {
+  if (!URL.canParse(text)) return false;
+  const url = new URL(text);
+  return (url.protocol === 'http:' || url.protocol === 'https:') && url.hash === '';
+}
+
 const setting = <T>(definition: Setting<T>): Setting<T> => definition;
 
 /**
@@ -113,6 +143,13 @@ export const SETTINGS = {
     default: 'true',
     parse: boolean,
     description: "Also print replica output on SlimFaas's stdout.",
+  }),
+  subscribeEvents: setting({
+    env: 'SLIMFAAS_SUBSCRIBE_EVENTS',
+    default: '',
+    parse: subscribeEvents,
+    description:
+      'External event subscribers, `event=>http://a;http://b,event2=>http://c`: each URL receives every publish of its event.',
   }),
 } as const;
 

@@ -44,3 +44,16 @@ export interface Orchestrator {
 export interface Waker {
   wake(name: string): void;
 }
+
+/**
+ * Where the callback route reports a function's verdict on an element it accepted with `202`
+ * (callback mode). Implemented by the async dispatcher, which holds the element's lease meanwhile.
+ */
+export interface AsyncCallbackSink {
+  /**
+   * `succeeded` true completes the element; false counts as a failed attempt (retried per the policy,
+   * or dead-lettered). `not-found` when the element is not waiting for a callback (unknown, already
+   * finished, or its callback window expired).
+   */
+  callback(functionName: string, elementId: string, succeeded: boolean): Promise<'accepted' | 'not-found'>;
+}

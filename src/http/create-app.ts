@@ -3,10 +3,12 @@ import type { ActivityTracker } from '../core/activity.js';
 import type { Clock } from '../core/clock.js';
 import { isValidFunctionName } from '../core/function-spec.js';
 import type { Logger, Orchestrator, TopologyEvent, Waker } from '../core/ports.js';
+import { EVERY_CALLER_EXTERNAL, EVERY_CALLER_INTERNAL, type CallerPolicy } from './caller-policy.js';
 import { sendEmpty, sendError } from './error-response.js';
 import { HeldRequests } from './held-requests.js';
 import { ReplicaBalancer } from './replica-balancer.js';
-import { handleFunctionCall } from './routes/function-route.js';
+import { handlePublishEvent, type EventRouteDeps } from './routes/event-route.js';
+import { handleFunctionCall, type FunctionRouteDeps } from './routes/function-route.js';
 import { sendStatusFunction, sendStatusFunctions } from './routes/status-routes.js';
 import { UpstreamPools } from './upstream-pools.js';
 
@@ -15,6 +17,8 @@ export interface AppSettings {
   /** Sync request bodies above this answer 413 (0 = unlimited). */
   readonly maxRequestBodyBytes: number;
   readonly requestLogLevel: 'info' | 'debug';
+  /** `SLIMFAAS_SUBSCRIBE_EVENTS`: event name → external subscriber URLs. Default: none. */
+  readonly externalSubscribers?: ReadonlyMap<string, readonly string[]>;
 }
 
 export interface AppDeps {
@@ -26,10 +30,18 @@ export interface AppDeps {
   readonly settings: AppSettings;
   /** `/ready` answers 200 only when this returns true. */
   readonly isReady: () => boolean;
+  /**
+   * How `handle` (the public listener) classifies callers. Default: every caller is external, which is
+   * right for local mode's entrypoint (nothing there proves a caller internal; docs/security.md).
+   */
+  readonly isInternalCaller?: CallerPolicy;
 }
 
 export interface App {
+  /** The public listener: callers are classified by `AppDeps.isInternalCaller`. */
   readonly handle: (req: IncomingMessage, res: ServerResponse) => void;
+  /** The internal listener (local mode, loopback only): every caller is internal. */
+  readonly handleInternal: (req: IncomingMessage, res: ServerResponse) => void;
   /** Answers held requests with 503, stops listening to the topology, closes upstream pools. */
   close(): Promise<void>;
 }
@@ -38,7 +50,8 @@ export interface App {
 export function createApp(deps: AppDeps): App {
   const held = new HeldRequests(deps.settings.maxHeldRequestsPerFunction);
   const pools = new UpstreamPools();
-  const functionDeps = {
+  const externalPools = new UpstreamPools();
+  const functionDeps: FunctionRouteDeps = {
     orchestrator: deps.orchestrator,
     activity: deps.activity,
     waker: deps.waker,
@@ -49,7 +62,25 @@ export function createApp(deps: AppDeps): App {
     pools,
     maxRequestBodyBytes: deps.settings.maxRequestBodyBytes,
     requestLogLevel: deps.settings.requestLogLevel,
+    isInternalCaller: deps.isInternalCaller ?? EVERY_CALLER_EXTERNAL,
   };
+  const eventDeps: EventRouteDeps = {
+    orchestrator: deps.orchestrator,
+    activity: deps.activity,
+    logger: deps.logger,
+    clock: deps.clock,
+    pools,
+    externalPools,
+    externalSubscribers: deps.settings.externalSubscribers ?? new Map<string, readonly string[]>(),
+    maxRequestBodyBytes: deps.settings.maxRequestBodyBytes,
+    requestLogLevel: deps.settings.requestLogLevel,
+    isInternalCaller: functionDeps.isInternalCaller,
+  };
+  const handle = listenerHandler(functionDeps, eventDeps);
+  const handleInternal = listenerHandler(
+    { ...functionDeps, isInternalCaller: EVERY_CALLER_INTERNAL },
+    { ...eventDeps, isInternalCaller: EVERY_CALLER_INTERNAL },
+  );
   const unsubscribe = deps.orchestrator.subscribe((event) => onTopologyEvent(event));
 
   function onTopologyEvent(event: TopologyEvent): void {
@@ -62,12 +93,26 @@ export function createApp(deps: AppDeps): App {
     }
   }
 
-  function handle(req: IncomingMessage, res: ServerResponse): void {
-    const url = req.url ?? '/';
-    if (url.startsWith('/function/')) {
-      handleFunctionCall(functionDeps, req, res, url.slice('/function/'.length));
-      return;
-    }
+  /** One handler per listener; they differ only in how callers are classified. */
+  function listenerHandler(
+    functionRoute: FunctionRouteDeps,
+    eventRoute: EventRouteDeps,
+  ): (req: IncomingMessage, res: ServerResponse) => void {
+    return (req, res) => {
+      const url = req.url ?? '/';
+      if (url.startsWith('/function/')) {
+        handleFunctionCall(functionRoute, req, res, url.slice('/function/'.length));
+        return;
+      }
+      if (url.startsWith('/publish-event/')) {
+        handlePublishEvent(eventRoute, req, res, url.slice('/publish-event/'.length));
+        return;
+      }
+      routeUrl(req, res, url);
+    };
+  }
+
+  function routeUrl(req: IncomingMessage, res: ServerResponse, url: string): void {
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     routeControl(req, res, path);
@@ -109,10 +154,11 @@ export function createApp(deps: AppDeps): App {
 
   return {
     handle,
+    handleInternal,
     async close() {
       unsubscribe();
       held.releaseAll('shutdown');
-      await pools.closeAll();
+      await Promise.all([pools.closeAll(), externalPools.closeAll()]);
     },
   };
 }

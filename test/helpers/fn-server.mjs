@@ -6,8 +6,13 @@
 //   HEALTH_FAIL_AFTER_MS  /health answers 503 once this long has passed since listening
 //   CRASH_AFTER_MS        exit(1) this long after listening
 //   EXIT_ON_SIGTERM       "ignore" ignores SIGTERM (to test SIGKILL escalation); otherwise exit(0)
+//   FAIL_FIRST_N          the first N requests to /event-sink/** answer 500 (to test publish retries)
+//   EVENT_COLLECTOR_URL   each request to /event-sink/** is also POSTed (as JSON) to this URL
+//   TEST_FUNCTION         the function name reported in event records
 // Routes: GET /health, ANY /echo/**, /delay?ms=N, /status/NNN, /redirect, /big?bytes=N, /hang,
-// /reset, /pid, /env (PORT, SLIMFAAS_*, TEST_* variables and argv), /log?stream=stderr&text=...
+// /reset, /pid, /env (PORT, SLIMFAAS_*, TEST_* variables and argv), /log?stream=stderr&text=...,
+// ANY /event-sink/** (records the request: see FAIL_FIRST_N, EVENT_COLLECTOR_URL), GET /events-received
+// (the records), /call-slimfaas?path=P&method=M (calls $SLIMFAAS_URL + P, answers {status, body}).
 import { createServer } from 'node:http';
 
 const port = Number(process.env.PORT ?? '0');
@@ -18,6 +23,9 @@ const healthFailAfterMs = process.env.HEALTH_FAIL_AFTER_MS
   : undefined;
 const crashAfterMs = process.env.CRASH_AFTER_MS ? Number(process.env.CRASH_AFTER_MS) : undefined;
 let listeningAt = 0;
+const failFirstN = Number(process.env.FAIL_FIRST_N ?? '0');
+const eventRecords = [];
+let eventAttempts = 0;
 
 process.on('SIGTERM', () => {
   if (process.env.EXIT_ON_SIGTERM === 'ignore') {
@@ -85,6 +93,43 @@ function environment() {
   return { env: Object.fromEntries(picked), argv: process.argv.slice(2), cwd: process.cwd() };
 }
 
+function eventSink(req, res, url) {
+  const chunks = [];
+  req.on('data', (chunk) => chunks.push(chunk));
+  req.on('end', async () => {
+    eventAttempts++;
+    const record = {
+      function: process.env.TEST_FUNCTION ?? null,
+      replica: process.env.SLIMFAAS_REPLICA_INDEX ?? null,
+      attempt: eventAttempts,
+      failed: eventAttempts <= failFirstN,
+      method: req.method,
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      headers: req.headers,
+      body: Buffer.concat(chunks).toString('utf8'),
+    };
+    eventRecords.push(record);
+    if (process.env.EVENT_COLLECTOR_URL) {
+      await fetch(process.env.EVENT_COLLECTOR_URL, { method: 'POST', body: JSON.stringify(record) }).catch(
+        () => undefined,
+      );
+    }
+    if (record.failed) return json(res, 500, { failed: record.attempt });
+    json(res, 200, { received: true, replica: record.replica });
+  });
+}
+
+async function callSlimFaas(req, res, url) {
+  const target = `${process.env.SLIMFAAS_URL ?? ''}${url.searchParams.get('path') ?? '/'}`;
+  try {
+    const response = await fetch(target, { method: url.searchParams.get('method') ?? 'GET' });
+    json(res, 200, { status: response.status, body: await response.text() });
+  } catch (error) {
+    json(res, 502, { error: String(error) });
+  }
+}
+
 const server = createServer((req, res) => {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const path = url.pathname;
@@ -113,6 +158,9 @@ const server = createServer((req, res) => {
     stream.write(`${url.searchParams.get('text') ?? ''}\n`);
     return json(res, 200, { logged: true });
   }
+  if (path.startsWith('/event-sink/') || path === '/event-sink') return eventSink(req, res, url);
+  if (path === '/events-received') return json(res, 200, eventRecords);
+  if (path === '/call-slimfaas') return void callSlimFaas(req, res, url);
   json(res, 404, { error: 'not found', path });
 });
 

@@ -4,6 +4,8 @@ import type { Clock } from '../../core/clock.js';
 import { isValidFunctionName } from '../../core/function-spec.js';
 import type { Logger, Orchestrator, Waker } from '../../core/ports.js';
 import type { FunctionState, Replica } from '../../core/topology.js';
+import { resolveVisibility } from '../../core/visibility.js';
+import type { CallerPolicy } from '../caller-policy.js';
 import { sendError } from '../error-response.js';
 import type { HeldRequests } from '../held-requests.js';
 import { upstreamRequestHeaders } from '../hop-by-hop.js';
@@ -22,6 +24,8 @@ export interface FunctionRouteDeps {
   readonly pools: UpstreamPools;
   readonly maxRequestBodyBytes: number;
   readonly requestLogLevel: 'info' | 'debug';
+  /** The listener's caller classification, consulted only for a private function or path. */
+  readonly isInternalCaller: CallerPolicy;
 }
 
 const COLD_START_HEADERS = ['x-slimfaas-cold-start', 'true'] as const;
@@ -29,8 +33,9 @@ const NO_HEADERS: readonly string[] = [];
 
 /**
  * `/function/{name}[/{path}]`: the sync call. `rest` is everything after `/function/`, query included.
- * Looks the function up, holds the request while it has no ready replica (which wakes it), then streams
- * the exchange to the least-loaded ready replica.
+ * Looks the function up (a private function or path is not found by an external caller), holds the
+ * request while it has no ready replica (which wakes it), then streams the exchange to the least-loaded
+ * ready replica.
  */
 export function handleFunctionCall(
   deps: FunctionRouteDeps,
@@ -40,7 +45,8 @@ export function handleFunctionCall(
 ): void {
   const { name, path } = splitNameAndPath(rest);
   const fn = isValidFunctionName(name) ? deps.orchestrator.functions().get(name) : undefined;
-  if (fn === undefined) {
+  // A private function or path answers exactly as a missing one, so an outsider learns nothing.
+  if (fn === undefined || (resolveVisibility(fn.spec, path) === 'Private' && !deps.isInternalCaller(req))) {
     sendError(res, 'function_not_found', `no function named "${name}"`);
     return;
   }

@@ -26,6 +26,7 @@ describe('readConfig', () => {
       podScaledUpByDefaultWhenInfrastructureHasNeverCalled: false,
       shutdownGraceMs: 5000,
       echoFunctionLogs: true,
+      subscribeEvents: new Map(),
     });
   });
 
@@ -41,6 +42,7 @@ describe('readConfig', () => {
       POD_SCALED_UP_BY_DEFAULT_WHEN_INFRASTRUCTURE_HAS_NEVER_CALLED: 'TRUE',
       SLIMFAAS_SHUTDOWN_GRACE_MS: '0',
       SLIMFAAS_ECHO_FUNCTION_LOGS: 'False',
+      SLIMFAAS_SUBSCRIBE_EVENTS: 'evt=>http://a',
     });
     expect(config).toEqual({
       logLevel: 'warn',
@@ -53,6 +55,7 @@ describe('readConfig', () => {
       podScaledUpByDefaultWhenInfrastructureHasNeverCalled: true,
       shutdownGraceMs: 0,
       echoFunctionLogs: false,
+      subscribeEvents: new Map([['evt', ['http://a']]]),
     });
   });
 
@@ -126,6 +129,7 @@ describe('readConfig', () => {
       readonly podScaledUpByDefaultWhenInfrastructureHasNeverCalled: boolean;
       readonly shutdownGraceMs: number;
       readonly echoFunctionLogs: boolean;
+      readonly subscribeEvents: ReadonlyMap<string, readonly string[]>;
     }>();
   });
 });
