@@ -11,6 +11,9 @@ import type { Logger } from './core/ports.js';
 import { createApp, type App } from './http/create-app.js';
 import { startServer, type RunningServer } from './http/server.js';
 import { LocalProcessOrchestrator } from './orchestrators/local-process/local-process-orchestrator.js';
+import { SlimFaasMetrics } from './http/metrics.js';
+import { EmbeddedStateStore } from './stores/embedded/embedded-state-store.js';
+import { AsyncDispatcher } from './workers/async-dispatcher.js';
 import { ScalerWorker } from './workers/scaler-worker.js';
 
 export function createLogger(config: ServerConfig): Logger {
@@ -75,6 +78,12 @@ export async function runUp(
     stopGraceMs: config.shutdownGraceMs,
     ...(config.echoFunctionLogs ? { echoOutput: (line: string) => process.stdout.write(`${line}\n`) } : {}),
   });
+  const store = await EmbeddedStateStore.open({ directory: join(stateDirectory, 'store') }).catch(
+    async (error: unknown) => {
+      await Promise.all([server.close(0), internalServer.close(0)]);
+      throw error;
+    },
+  );
   const scaler = new ScalerWorker({
     orchestrator,
     activity,
@@ -83,7 +92,18 @@ export async function runUp(
     intervalMs: config.scaleIntervalMs,
     scaledUpByDefaultWhenNeverCalled: config.podScaledUpByDefaultWhenInfrastructureHasNeverCalled,
   });
+  const dispatcher = new AsyncDispatcher({
+    store,
+    orchestrator,
+    waker: scaler,
+    activity,
+    clock,
+    logger: logger.child({ component: 'async' }),
+  });
+  const metrics = new SlimFaasMetrics({ orchestrator, store });
   const app = createApp({
+    async: { store, callbacks: dispatcher, maxBodyBytes: config.asyncMaxBodyBytes },
+    metrics,
     orchestrator,
     activity,
     waker: scaler,
@@ -100,6 +120,7 @@ export async function runUp(
   holder.app = app;
   await orchestrator.start();
   scaler.start();
+  dispatcher.start();
   ready = true;
 
   let shuttingDown: Promise<void> | undefined;
@@ -113,9 +134,11 @@ export async function runUp(
         ]);
       },
     ],
+    ['stop async dispatcher', () => dispatcher.close()],
     ['stop scaler', () => scaler.close()],
     ['close http', () => app.close()],
     ['stop replicas', () => orchestrator.close()],
+    ['close store', () => store.close()],
     ['remove ephemeral state', () => removeEphemeral(manifest, stateDirectory)],
   ];
   return {

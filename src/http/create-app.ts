@@ -2,11 +2,19 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ActivityTracker } from '../core/activity.js';
 import type { Clock } from '../core/clock.js';
 import { isValidFunctionName } from '../core/function-spec.js';
-import type { Logger, Orchestrator, TopologyEvent, Waker } from '../core/ports.js';
+import type { AsyncCallbackSink, Logger, Orchestrator, TopologyEvent, Waker } from '../core/ports.js';
+import { isStoreUnavailable, type StateStore } from '../core/state-store.js';
 import { EVERY_CALLER_EXTERNAL, EVERY_CALLER_INTERNAL, type CallerPolicy } from './caller-policy.js';
 import { sendEmpty, sendError } from './error-response.js';
 import { HeldRequests } from './held-requests.js';
 import { ReplicaBalancer } from './replica-balancer.js';
+import type { SlimFaasMetrics } from './metrics.js';
+import {
+  handleAsyncCall,
+  handleAsyncCallback,
+  handleDeadLetters,
+  type AsyncRouteDeps,
+} from './routes/async-routes.js';
 import { handlePublishEvent, type EventRouteDeps } from './routes/event-route.js';
 import { handleFunctionCall, type FunctionRouteDeps } from './routes/function-route.js';
 import { sendStatusFunction, sendStatusFunctions } from './routes/status-routes.js';
@@ -35,6 +43,15 @@ export interface AppDeps {
    * right for local mode's entrypoint (nothing there proves a caller internal; docs/security.md).
    */
   readonly isInternalCaller?: CallerPolicy;
+  /** Async calls (`/async-function`, callbacks, dead letters). Without it those routes answer 404. */
+  readonly async?: {
+    readonly store: StateStore;
+    readonly callbacks: AsyncCallbackSink;
+    /** Largest stored body; larger → 413. */
+    readonly maxBodyBytes: number;
+  };
+  /** `/metrics` and request/cold-start observations. */
+  readonly metrics?: SlimFaasMetrics;
 }
 
 export interface App {
@@ -63,7 +80,19 @@ export function createApp(deps: AppDeps): App {
     maxRequestBodyBytes: deps.settings.maxRequestBodyBytes,
     requestLogLevel: deps.settings.requestLogLevel,
     isInternalCaller: deps.isInternalCaller ?? EVERY_CALLER_EXTERNAL,
+    observer: deps.metrics,
   };
+  const asyncDeps: AsyncRouteDeps | undefined =
+    deps.async === undefined
+      ? undefined
+      : {
+          orchestrator: deps.orchestrator,
+          store: deps.async.store,
+          callbacks: deps.async.callbacks,
+          clock: deps.clock,
+          logger: deps.logger,
+          maxBodyBytes: deps.async.maxBodyBytes,
+        };
   const eventDeps: EventRouteDeps = {
     orchestrator: deps.orchestrator,
     activity: deps.activity,
@@ -108,14 +137,51 @@ export function createApp(deps: AppDeps): App {
         handlePublishEvent(eventRoute, req, res, url.slice('/publish-event/'.length));
         return;
       }
+      if (url.startsWith('/async-function') && asyncDeps !== undefined) {
+        routeAsync(asyncDeps, functionRoute.isInternalCaller, req, res, url);
+        return;
+      }
       routeUrl(req, res, url);
     };
   }
 
+  function routeAsync(
+    asyncRoute: AsyncRouteDeps,
+    isInternal: CallerPolicy,
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: string,
+  ): void {
+    const fail = (error: unknown): void => {
+      deps.logger.error({ err: error, url }, 'async route failed');
+      sendError(res, 'internal_error', 'internal error');
+    };
+    if (url.startsWith('/async-function/')) {
+      handleAsyncCall(asyncRoute, isInternal, req, res, url.slice('/async-function/'.length)).catch(fail);
+    } else if (url.startsWith('/async-function-callback/')) {
+      if (!onlyMethods(res, req.method ?? 'GET', 'POST')) return;
+      handleAsyncCallback(
+        asyncRoute,
+        isInternal,
+        req,
+        res,
+        pathOf(url).slice('/async-function-callback/'.length),
+      ).catch(fail);
+    } else if (url.startsWith('/async-function-dead-letters/')) {
+      handleDeadLetters(
+        asyncRoute,
+        isInternal,
+        req,
+        res,
+        pathOf(url).slice('/async-function-dead-letters/'.length),
+      ).catch(fail);
+    } else {
+      routeUrl(req, res, url);
+    }
+  }
+
   function routeUrl(req: IncomingMessage, res: ServerResponse, url: string): void {
-    const q = url.indexOf('?');
-    const path = q === -1 ? url : url.slice(0, q);
-    routeControl(req, res, path);
+    routeControl(req, res, pathOf(url));
   }
 
   function routeControl(req: IncomingMessage, res: ServerResponse, path: string): void {
@@ -123,6 +189,24 @@ export function createApp(deps: AppDeps): App {
     if (path === '/health') return sendText(res, 200, 'OK');
     if (path === '/ready')
       return deps.isReady() ? sendText(res, 200, 'READY') : sendText(res, 503, 'NOT_READY');
+    if (path === '/metrics' && deps.metrics !== undefined) {
+      const metrics = deps.metrics;
+      metrics.render().then(
+        ({ contentType, body }) => {
+          res.writeHead(200, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
+          res.end(body);
+        },
+        (error: unknown) => {
+          deps.logger.error({ err: error }, 'metrics collection failed');
+          sendError(
+            res,
+            isStoreUnavailable(error) ? 'store_unavailable' : 'internal_error',
+            'metrics unavailable',
+          );
+        },
+      );
+      return;
+    }
     if (path === '/status-functions') {
       if (!onlyMethods(res, method, 'GET', 'HEAD')) return;
       return sendStatusFunctions(res, deps.orchestrator.functions());
@@ -130,7 +214,13 @@ export function createApp(deps: AppDeps): App {
     if (path.startsWith('/status-function/')) {
       if (!onlyMethods(res, method, 'GET', 'HEAD')) return;
       const name = path.slice('/status-function/'.length);
-      return sendStatusFunction(res, lookup(name), name);
+      const fn = lookup(name);
+      if (fn === undefined || asyncDeps === undefined) return sendStatusFunction(res, fn, name);
+      asyncDeps.store.counts(name).then(
+        (counts) => sendStatusFunction(res, fn, name, counts),
+        () => sendStatusFunction(res, fn, name),
+      );
+      return;
     }
     if (path === '/wake-functions') {
       if (!onlyMethods(res, method, 'POST', 'GET')) return;
@@ -161,6 +251,11 @@ export function createApp(deps: AppDeps): App {
       await Promise.all([pools.closeAll(), externalPools.closeAll()]);
     },
   };
+}
+
+function pathOf(url: string): string {
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
 }
 
 function onlyMethods(res: ServerResponse, method: string, ...allowed: string[]): boolean {

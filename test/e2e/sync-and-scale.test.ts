@@ -76,7 +76,8 @@ describe('slimfaas up: sync calls and scale to zero', () => {
     const res = await fetch(`${sf.url}/status-function/fast`);
     expect(res.status).toBe(200);
     expect(await res.text()).toBe(
-      '{"NumberReady":0,"NumberRequested":0,"PodType":"Process","Visibility":"Public","Name":"fast"}',
+      '{"NumberReady":0,"NumberRequested":0,"PodType":"Process","Visibility":"Public","Name":"fast",' +
+        '"Queue":{"Ready":0,"InFlight":0,"RetryPending":0,"Dead":0}}',
     );
     const all = (await (await fetch(`${sf.url}/status-functions`)).json()) as { Name: string }[];
     expect(all.map((s) => s.Name).sort()).toEqual([

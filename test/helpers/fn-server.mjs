@@ -9,6 +9,7 @@
 //   FAIL_FIRST_N          the first N requests to /event-sink/** answer 500 (to test publish retries)
 //   EVENT_COLLECTOR_URL   each request to /event-sink/** is also POSTed (as JSON) to this URL
 //   TEST_FUNCTION         the function name reported in event records
+//   SINK_DELAY_MS         /event-sink/** answers this long after recording the request (slow deliveries)
 // Routes: GET /health, ANY /echo/**, /delay?ms=N, /status/NNN, /redirect, /big?bytes=N, /hang,
 // /reset, /pid, /env (PORT, SLIMFAAS_*, TEST_* variables and argv), /log?stream=stderr&text=...,
 // ANY /event-sink/** (records the request: see FAIL_FIRST_N, EVENT_COLLECTOR_URL), GET /events-received
@@ -115,6 +116,8 @@ function eventSink(req, res, url) {
         () => undefined,
       );
     }
+    const delayMs = Number(process.env.SINK_DELAY_MS ?? '0');
+    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
     if (record.failed) return json(res, 500, { failed: record.attempt });
     json(res, 200, { received: true, replica: record.replica });
   });

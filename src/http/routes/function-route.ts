@@ -13,7 +13,14 @@ import { forward, type ForwardOutcome } from '../proxy.js';
 import type { ReplicaBalancer } from '../replica-balancer.js';
 import type { UpstreamPools } from '../upstream-pools.js';
 
+/** What the function route reports for metrics (optional: tests may leave it out). */
+export interface SyncCallObserver {
+  observeRequest(kind: 'function', status: number, seconds: number): void;
+  observeColdStart(functionName: string, seconds: number): void;
+}
+
 export interface FunctionRouteDeps {
+  readonly observer?: SyncCallObserver | undefined;
   readonly orchestrator: Pick<Orchestrator, 'functions'>;
   readonly activity: ActivityTracker;
   readonly waker: Waker;
@@ -86,6 +93,7 @@ async function holdThenSend(deps: FunctionRouteDeps, exchange: Exchange): Promis
   const current = deps.orchestrator.functions().get(name);
   const replica = outcome === 'ready' && current !== undefined ? deps.balancer.pick(current) : undefined;
   if (replica !== undefined && current !== undefined) {
+    deps.observer?.observeColdStart(name, (deps.clock.now() - exchange.startedMs) / 1000);
     send(deps, { ...exchange, fn: current, replica, coldStart: true });
     return;
   }
@@ -122,6 +130,11 @@ function send(deps: FunctionRouteDeps, exchange: Exchange & { replica: Replica; 
     onDone: (outcome) => {
       deps.balancer.release(replica.id);
       deps.activity.end(name);
+      deps.observer?.observeRequest(
+        'function',
+        outcome.status,
+        (deps.clock.now() - exchange.startedMs) / 1000,
+      );
       logRequest(deps, exchange, outcome, replica.id);
     },
   });

@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import type { QueueCounts } from '../../core/state-store.js';
 import type { FunctionState } from '../../core/topology.js';
 import { sendError, sendJson } from '../error-response.js';
 
@@ -25,7 +26,28 @@ export function sendStatusFunctions(
   sendJson(res, 200, [...functions.values()].map(functionStatus));
 }
 
-export function sendStatusFunction(res: ServerResponse, fn: FunctionState | undefined, name: string): void {
-  if (fn === undefined) sendError(res, 'function_not_found', `no function named "${name}"`);
-  else sendJson(res, 200, functionStatus(fn));
+/**
+ * One function's status. With async calls enabled, the queue counts follow SlimFaas's fields as an
+ * extra `Queue` object (`{"Ready","InFlight","RetryPending","Dead"}`): existing clients ignore it.
+ */
+export function sendStatusFunction(
+  res: ServerResponse,
+  fn: FunctionState | undefined,
+  name: string,
+  counts?: QueueCounts,
+): void {
+  if (fn === undefined) {
+    sendError(res, 'function_not_found', `no function named "${name}"`);
+    return;
+  }
+  const status = functionStatus(fn);
+  if (counts !== undefined) {
+    status.Queue = {
+      Ready: counts.ready,
+      InFlight: counts.inFlight,
+      RetryPending: counts.retryPending,
+      Dead: counts.dead,
+    };
+  }
+  sendJson(res, 200, status);
 }
