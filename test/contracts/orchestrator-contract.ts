@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { SlimFaasError } from '../../src/core/errors.js';
-import { DEFAULT_CONFIGURATION, type FunctionSpec } from '../../src/core/function-spec.js';
+import type { FunctionSpec } from '../../src/core/function-spec.js';
 import type { Logger, Orchestrator, TopologyEvent } from '../../src/core/ports.js';
 import { readyReplicas, type FunctionState, type Replica } from '../../src/core/topology.js';
 import { waitUntil } from '../helpers/wait-until.js';
@@ -19,26 +19,9 @@ export interface OrchestratorUnderTest {
 /** Builds and starts an orchestrator that knows exactly these functions. */
 export type MakeOrchestrator = (functions: readonly FunctionSpec[]) => Promise<OrchestratorUnderTest>;
 
-/** A valid FunctionSpec with SlimFaas's defaults (reference §2), for tests. */
-export function testFunctionSpec(name: string, overrides: Partial<FunctionSpec> = {}): FunctionSpec {
-  return Object.freeze({
-    name,
-    replicasMin: 0,
-    replicasAtStart: 1,
-    timeoutSecondBeforeSetReplicasMin: 300,
-    numberParallelRequest: 10,
-    numberParallelRequestPerPod: 10,
-    replicasStartAsSoonAsOneFunctionRetrieveARequest: false,
-    dependsOn: [],
-    schedule: undefined,
-    subscribeEvents: [],
-    defaultVisibility: 'Public',
-    pathsStartWithVisibility: [],
-    defaultTrust: 'Trusted',
-    configuration: DEFAULT_CONFIGURATION,
-    ...overrides,
-  });
-}
+import { testFunctionSpec } from '../helpers/test-function-spec.js';
+
+export { testFunctionSpec };
 
 export interface LogEntry {
   readonly level: 'debug' | 'info' | 'warn' | 'error';

@@ -1,7 +1,8 @@
+import { testFunctionSpec } from '../../helpers/test-function-spec.js';
 import { describe, expect, it } from 'vitest';
 import type { FunctionActivity } from '../../../src/core/activity.js';
 import { decideReplicas } from '../../../src/core/decide-replicas.js';
-import { DEFAULT_CONFIGURATION, type FunctionSpec } from '../../../src/core/function-spec.js';
+import type { FunctionSpec } from '../../../src/core/function-spec.js';
 import type { ScaleInput } from '../../../src/core/scale-decision.js';
 import type { FunctionState, Replica } from '../../../src/core/topology.js';
 
@@ -9,25 +10,7 @@ const NOW = Date.parse('2026-01-15T12:00:00Z');
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
 
-function spec(name: string, overrides: Partial<FunctionSpec> = {}): FunctionSpec {
-  return {
-    name,
-    replicasMin: 0,
-    replicasAtStart: 1,
-    timeoutSecondBeforeSetReplicasMin: 300,
-    numberParallelRequest: 10,
-    numberParallelRequestPerPod: 10,
-    replicasStartAsSoonAsOneFunctionRetrieveARequest: false,
-    dependsOn: [],
-    schedule: undefined,
-    subscribeEvents: [],
-    defaultVisibility: 'Public',
-    pathsStartWithVisibility: [],
-    defaultTrust: 'Trusted',
-    configuration: DEFAULT_CONFIGURATION,
-    ...overrides,
-  };
-}
+const spec = testFunctionSpec;
 
 interface FnOptions extends Partial<FunctionSpec> {
   requested?: number;

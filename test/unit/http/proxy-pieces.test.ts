@@ -1,29 +1,12 @@
+import { testFunctionSpec } from '../../helpers/test-function-spec.js';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIGURATION, type FunctionSpec } from '../../../src/core/function-spec.js';
 import type { FunctionState, Replica } from '../../../src/core/topology.js';
 import { HeldRequests } from '../../../src/http/held-requests.js';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from '../../../src/http/hop-by-hop.js';
 import { ReplicaBalancer } from '../../../src/http/replica-balancer.js';
 import { splitNameAndPath } from '../../../src/http/routes/function-route.js';
 
-function spec(name: string): FunctionSpec {
-  return {
-    name,
-    replicasMin: 0,
-    replicasAtStart: 1,
-    timeoutSecondBeforeSetReplicasMin: 300,
-    numberParallelRequest: 10,
-    numberParallelRequestPerPod: 10,
-    replicasStartAsSoonAsOneFunctionRetrieveARequest: false,
-    dependsOn: [],
-    schedule: undefined,
-    subscribeEvents: [],
-    defaultVisibility: 'Public',
-    pathsStartWithVisibility: [],
-    defaultTrust: 'Trusted',
-    configuration: DEFAULT_CONFIGURATION,
-  };
-}
+const spec = (name: string) => testFunctionSpec(name);
 
 function fnWith(replicas: Replica[]): FunctionState {
   return { spec: spec('fib'), podType: 'Process', requested: replicas.length, replicas };
