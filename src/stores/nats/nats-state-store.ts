@@ -1,0 +1,319 @@
+/**
+ * `StateStore` on NATS JetStream, for several SlimFaas replicas. Minimum server: nats-server 2.9.0 (tested on
+ * Debian's 2.9.10; needs `STREAM.MSG.GET` with `next_by_subj` and KV compare-and-set). See docs/nats.md.
+ *
+ * Layout (created on open if missing):
+ * - stream SLIMFAAS_QUEUES (work-queue retention, file storage), subjects `slimfaas.q.<queue>`: one message per
+ *   element; `enqueue` resolves after the PubAck. One durable pull consumer per queue (`slimfaas-q-<queue>`).
+ * - stream SLIMFAAS_DEAD_LETTERS (limits retention), subjects `slimfaas.dead.<queue>`: payload + history headers.
+ * - KV slimfaas_queues: `c.<queue>.<id>` idempotence claims, `l.<queue>` the queue's ledger (delivered elements:
+ *   lease, attempts, history, retry time), updated by revision compare-and-set.
+ * - KV slimfaas_activity (max-merge by CAS) and slimfaas_values (expiry inside the value).
+ *
+ * Why the ledger, not ack_wait / nak(delay) / deliveryCount: the port takes time from the caller (`nowMs`) and
+ * never reads a clock, while the server's timers run on its own clock. So a delivered message stays un-acked
+ * while its element is leased or waiting for a retry, and the ledger decides, in the caller's time, when it may
+ * be leased again; the server's `ack_wait` only rescues deliveries whose store died before writing the ledger.
+ *
+ * NATS 2.9 workarounds: plain `+TERM` only (a reason is ignored → redelivery); `max_deliver: -1` (exhausted
+ * messages would stay in the work-queue stream forever); no per-key TTL (silently dropped) → expiry in the value;
+ * no fsync control → "durable" means accepted into the server's file store (see docs/nats.md).
+ */
+import { randomUUID } from 'node:crypto';
+import { connect, headers, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { SlimFaasError } from '../../core/errors.js';
+import {
+  StoreUnavailableError,
+  type AttemptEnd,
+  type DeadLetter,
+  type LeaseOperationResult,
+  type LeaseOptions,
+  type LeaseResult,
+  type QueueCounts,
+  type QueueElement,
+  type StateStore,
+} from '../../core/state-store.js';
+import * as records from './nats-kv-records.js';
+import { openResources, toStoreError, withDeadline, type Resources } from './nats-connection.js';
+import { HEADER_ORIGIN, notifySubject } from './nats-resources.js';
+import {
+  checkElement,
+  checkLeaseKey,
+  checkPositiveInteger,
+  checkQueue,
+  checkText,
+  checkTime,
+} from './nats-validation.js';
+import { scheduleRetry } from './queue-ledger.js';
+
+export interface NatsStateStoreOptions {
+  /** e.g. `nats://127.0.0.1:4222`, or several URLs of one cluster. */
+  readonly servers: string | readonly string[];
+  /** Bound on every operation (each NATS request, and the whole operation); default 5000. */
+  readonly timeoutMs?: number;
+  /** The consumers' `ack_wait`: redelivery of a delivery no ledger knows (its store died); default 300 000. */
+  readonly ackWaitMs?: number;
+  /** The consumers' `max_ack_pending`: leased + waiting-for-retry elements per queue across replicas; default 1000. */
+  readonly maxAckPending?: number;
+  /** Connection name shown by the server (diagnostics). */
+  readonly name?: string;
+}
+
+const NOTIFY_ALL = notifySubject('>');
+
+export class NatsStateStore implements StateStore {
+  readonly #r: Resources;
+  readonly #timeoutMs: number;
+  readonly #origin = randomUUID();
+  readonly #listeners = new Set<(queue: string) => void>();
+  readonly #inFlight = new Set<Promise<unknown>>();
+  readonly #notifications: Subscription;
+  #closing: Promise<void> | undefined;
+
+  private constructor(resources: Resources, timeoutMs: number) {
+    this.#r = resources;
+    this.#timeoutMs = timeoutMs;
+    // Other replicas' enqueues (best effort: core NATS, no delivery guarantee; dispatchers also poll).
+    this.#notifications = resources.nc.subscribe(NOTIFY_ALL, {
+      callback: (error, msg) => {
+        if (error === null && msg.headers?.get(HEADER_ORIGIN) !== this.#origin) {
+          this.#notify(msg.subject.slice(NOTIFY_ALL.length - 1));
+        }
+      },
+    });
+  }
+
+  static async open(options: NatsStateStoreOptions): Promise<NatsStateStore> {
+    const timeoutMs = options.timeoutMs ?? 5_000;
+    let nc: NatsConnection | undefined;
+    try {
+      nc = await connect({
+        servers: typeof options.servers === 'string' ? options.servers : [...options.servers],
+        name: options.name ?? 'slimfaas',
+        timeout: timeoutMs,
+        reconnect: true,
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 250,
+      });
+      const limits = {
+        timeoutMs,
+        ackWaitMs: options.ackWaitMs ?? 300_000,
+        maxAckPending: options.maxAckPending ?? 1_000,
+      };
+      const resources = await withDeadline(openResources(nc, limits), timeoutMs);
+      return new NatsStateStore(resources, timeoutMs);
+    } catch (error) {
+      await nc?.close().catch(() => undefined);
+      throw toStoreError(error, 'cannot open the NATS store');
+    }
+  }
+
+  enqueue(queue: string, element: QueueElement): Promise<'enqueued' | 'duplicate'> {
+    return this.#run(async () => {
+      checkQueue(queue);
+      checkElement(element);
+      const result = await this.#r.queues.enqueue(queue, element);
+      if (result === 'enqueued') this.#announce(queue);
+      return result;
+    });
+  }
+
+  lease(queue: string, options: LeaseOptions): Promise<LeaseResult> {
+    return this.#run(() => {
+      checkQueue(queue);
+      checkPositiveInteger('max', options.max);
+      checkText('owner', options.owner);
+      checkTime('nowMs', options.nowMs);
+      checkTime('leaseMs', options.leaseMs);
+      return this.#r.queues.lease(queue, options);
+    });
+  }
+
+  complete(queue: string, id: string, leaseToken: string): Promise<LeaseOperationResult> {
+    return this.#run(() => {
+      checkLeaseKey(queue, id, leaseToken);
+      return this.#r.queues.complete(queue, id, leaseToken);
+    });
+  }
+
+  retryLater(
+    queue: string,
+    id: string,
+    leaseToken: string,
+    options: AttemptEnd & { readonly notBeforeMs: number },
+  ): Promise<LeaseOperationResult> {
+    return this.#run(async () => {
+      checkLeaseKey(queue, id, leaseToken);
+      checkTime('notBeforeMs', options.notBeforeMs);
+      checkTime('endedAtMs', options.endedAtMs);
+      const { notBeforeMs, ...end } = options;
+      const outcome = await this.#r.queues.withLease(queue, { id, leaseToken }, (_, entry) =>
+        scheduleRetry(entry, end, notBeforeMs),
+      );
+      return outcome.kind === 'ok' ? { kind: 'ok' } : outcome;
+    });
+  }
+
+  deadLetter(queue: string, id: string, leaseToken: string, end: AttemptEnd): Promise<LeaseOperationResult> {
+    return this.#run(() => {
+      checkLeaseKey(queue, id, leaseToken);
+      checkTime('endedAtMs', end.endedAtMs);
+      return this.#r.queues.deadLetter(queue, id, leaseToken, end);
+    });
+  }
+
+  extendLease(
+    queue: string,
+    id: string,
+    leaseToken: string,
+    options: { readonly leaseMs: number; readonly nowMs: number },
+  ): Promise<LeaseOperationResult> {
+    return this.#run(async () => {
+      checkLeaseKey(queue, id, leaseToken);
+      checkTime('leaseMs', options.leaseMs);
+      checkTime('nowMs', options.nowMs);
+      const outcome = await this.#r.queues.withLease(queue, { id, leaseToken }, (_, entry) => {
+        entry.leaseExpiresAtMs = options.nowMs + options.leaseMs;
+      });
+      if (outcome.kind !== 'ok') return outcome;
+      this.#r.queues.touch(outcome.entry.ackSubject);
+      return { kind: 'ok' };
+    });
+  }
+
+  counts(queue: string): Promise<QueueCounts> {
+    return this.#run(() => {
+      checkQueue(queue);
+      return this.#r.queues.counts(queue);
+    });
+  }
+
+  queues(): Promise<readonly string[]> {
+    return this.#run(() => this.#r.queues.queues());
+  }
+
+  deadLetters(queue: string, options?: { readonly limit?: number }): Promise<readonly DeadLetter[]> {
+    return this.#run(async () => {
+      checkQueue(queue);
+      const limit = options?.limit ?? 100;
+      checkPositiveInteger('limit', limit);
+      const found = await this.#r.queues.deadLetters(queue);
+      return found.slice(0, limit).map((d) => d.deadLetter);
+    });
+  }
+
+  requeueDeadLetter(queue: string, id: string): Promise<{ readonly kind: 'requeued' | 'not-found' }> {
+    return this.#run(async () => {
+      checkQueue(queue);
+      checkText('id', id);
+      const result = await this.#r.queues.requeueDeadLetter(queue, id);
+      if (result.kind === 'requeued') this.#announce(queue);
+      return result;
+    });
+  }
+
+  deleteDeadLetter(queue: string, id: string): Promise<{ readonly kind: 'deleted' | 'not-found' }> {
+    return this.#run(() => {
+      checkQueue(queue);
+      checkText('id', id);
+      return this.#r.queues.deleteDeadLetter(queue, id);
+    });
+  }
+
+  onEnqueued(listener: (queue: string) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  recordActivity(name: string, atMs: number): Promise<void> {
+    return this.#run(() => {
+      checkText('name', name);
+      checkTime('atMs', atMs);
+      return records.recordActivity(this.#r.activityKv, name, atMs);
+    });
+  }
+
+  activity(): Promise<ReadonlyMap<string, number>> {
+    return this.#run(() => records.readActivity(this.#r.activityKv));
+  }
+
+  getValue(key: string, nowMs: number): Promise<Uint8Array | undefined> {
+    return this.#run(() => {
+      checkText('key', key);
+      checkTime('nowMs', nowMs);
+      return records.getValue(this.#r.valuesKv, key, nowMs);
+    });
+  }
+
+  setValue(key: string, value: Uint8Array, options?: { readonly expiresAtMs?: number }): Promise<void> {
+    return this.#run(() => {
+      checkText('key', key);
+      if (!(value instanceof Uint8Array))
+        throw new SlimFaasError('bad_request', 'value must be a Uint8Array');
+      if (options?.expiresAtMs !== undefined) checkTime('expiresAtMs', options.expiresAtMs);
+      return records.setValue(this.#r.valuesKv, key, value, options?.expiresAtMs);
+    });
+  }
+
+  deleteValue(key: string): Promise<void> {
+    return this.#run(() => {
+      checkText('key', key);
+      return records.deleteValue(this.#r.valuesKv, key);
+    });
+  }
+
+  deleteExpiredValues(nowMs: number): Promise<number> {
+    return this.#run(() => {
+      checkTime('nowMs', nowMs);
+      return records.deleteExpiredValues(this.#r.valuesKv, nowMs);
+    });
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#shutDown();
+    return this.#closing;
+  }
+
+  async #shutDown(): Promise<void> {
+    // Operations already submitted finish (or time out) first; then drain, bounded even if the server is gone.
+    await Promise.allSettled([...this.#inFlight]);
+    this.#notifications.unsubscribe();
+    const { nc } = this.#r;
+    await withDeadline(nc.drain(), this.#timeoutMs).catch(() => nc.close().catch(() => undefined));
+  }
+
+  #run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.#closing !== undefined) {
+      return Promise.reject(new StoreUnavailableError('the NATS store is closed'));
+    }
+    const running = withDeadline(Promise.resolve().then(work), this.#timeoutMs).catch((error: unknown) => {
+      throw toStoreError(error, 'NATS store');
+    });
+    const tracked = running.catch(() => undefined);
+    this.#inFlight.add(tracked);
+    void tracked.finally(() => this.#inFlight.delete(tracked));
+    return running;
+  }
+
+  /** Local listeners first (after the PubAck), then other replicas through core NATS. */
+  #announce(queue: string): void {
+    this.#notify(queue);
+    try {
+      const h = headers();
+      h.set(HEADER_ORIGIN, this.#origin);
+      this.#r.nc.publish(notifySubject(queue), undefined, { headers: h });
+    } catch {
+      // Best effort: a lost notification only delays dispatch until the dispatcher's fallback timer.
+    }
+  }
+
+  #notify(queue: string): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(queue);
+      } catch {
+        // A listener's failure is its own; it must not turn a committed enqueue into a rejection.
+      }
+    }
+  }
+}
