@@ -1,30 +1,17 @@
 import {
-  DEFAULT_CONFIGURATION,
   isValidFunctionName,
-  type ClockTime,
   type EventSubscription,
-  type FunctionConfiguration,
-  type FunctionSchedule,
   type FunctionSpec,
   type PathVisibility,
-  type RetryPolicy,
   type Trust,
   type Visibility,
 } from './function-spec.js';
-import { canonicalTimeZone } from './schedule.js';
+import { nearest, PREFIX, problem, read, type Context } from './annotation-context.js';
+import { readConfiguration, readSchedule } from './annotation-json.js';
+import type { AnnotationParseResult } from './annotation-types.js';
 
-/** One annotation that could not be used, named by key and value for the single log line. */
-export interface AnnotationProblem {
-  readonly key: string;
-  readonly value: string;
-  readonly message: string;
-}
+export type { AnnotationProblem, AnnotationParseResult } from './annotation-types.js';
 
-export type AnnotationParseResult =
-  | { readonly ok: true; readonly spec: FunctionSpec; readonly warnings: readonly AnnotationProblem[] }
-  | { readonly ok: false; readonly problems: readonly AnnotationProblem[] };
-
-const PREFIX = 'SlimFaas/';
 const KNOWN_NAMES = [
   'Function',
   'ReplicasMin',
@@ -54,15 +41,6 @@ const KEY_HINTS: Readonly<Record<string, string>> = {
 
 const VISIBILITIES: readonly Visibility[] = ['Public', 'Private'];
 const TRUSTS: readonly Trust[] = ['Trusted', 'Untrusted'];
-
-type Json = Record<string, unknown>;
-
-/** Collects every problem and warning, so one pass reports them all. */
-interface Context {
-  readonly annotations: Readonly<Record<string, string>>;
-  readonly problems: AnnotationProblem[];
-  readonly warnings: AnnotationProblem[];
-}
 
 /**
  * Parses a function's `SlimFaas/*` annotations (reference §2) into a frozen FunctionSpec.
@@ -102,15 +80,6 @@ export function parseFunctionAnnotations(
   warnIgnoredKeys(ctx);
   if (ctx.problems.length > 0) return deepFreeze({ ok: false, problems: ctx.problems });
   return deepFreeze({ ok: true, spec, warnings: ctx.warnings });
-}
-
-function problem(ctx: Context, key: string, value: string, message: string): void {
-  ctx.problems.push({ key, value, message });
-}
-
-function read(ctx: Context, name: string): string | undefined {
-  const key = PREFIX + name;
-  return Object.hasOwn(ctx.annotations, key) ? ctx.annotations[key] : undefined;
 }
 
 function readInt(ctx: Context, name: string, min: number): number | undefined {
@@ -190,164 +159,6 @@ function readPathsVisibility(ctx: Context): PathVisibility[] {
     return [{ path: '/' + split.rest.replace(/^\/+/, ''), visibility: split.visibility ?? 'Public' }];
   });
 }
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** Where we are inside a JSON annotation: its name, an object in it, and that object's path. */
-interface JsonScope {
-  readonly ctx: Context;
-  readonly name: 'Schedule' | 'Configuration';
-  readonly json: Json;
-  /** Prefix for messages, e.g. `DefaultAsync.` (empty at the root). */
-  readonly path: string;
-}
-
-/** Records a problem at `path` inside the JSON annotation; returns undefined so callers can `return fail(…)`. */
-function fail(scope: JsonScope, path: string, value: unknown, expected: string): undefined {
-  const shown = JSON.stringify(value) ?? String(value);
-  problem(scope.ctx, PREFIX + scope.name, shown, `${path}: expected ${expected}, got ${shown}`);
-  return undefined;
-}
-
-/** Parses `SlimFaas/<name>` as a JSON object; undefined when absent or invalid (then a problem). */
-function rootScope(ctx: Context, name: JsonScope['name']): JsonScope | undefined {
-  const value = read(ctx, name);
-  if (value === undefined) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(value);
-  } catch (error) {
-    problem(ctx, PREFIX + name, value, `invalid JSON (${(error as Error).message})`);
-    return undefined;
-  }
-  if (isObject(parsed)) return { ctx, name, json: parsed, path: '' };
-  problem(ctx, PREFIX + name, value, 'expected a JSON object');
-  return undefined;
-}
-
-/** A nested object: missing or null → `{}` (defaults apply); anything but an object → a problem. */
-function child(scope: JsonScope, property: string): JsonScope {
-  const value = scope.json[property];
-  const path = `${scope.path}${property}`;
-  if (isObject(value)) return { ...scope, json: value, path: `${path}.` };
-  if (value !== undefined && value !== null) fail(scope, path, value, 'an object');
-  return { ...scope, json: {}, path: `${path}.` };
-}
-
-/** Unknown properties are ignored with a warning naming the nearest known one. */
-function warnUnknownProperties(scope: JsonScope, known: readonly string[]): void {
-  for (const [property, value] of Object.entries(scope.json)) {
-    if (known.includes(property)) continue;
-    const near = nearest(property, known);
-    const hint = near === undefined ? '' : `; did you mean ${near}?`;
-    const message = `unknown property ${scope.path}${property} ignored${hint}`;
-    scope.ctx.warnings.push({ key: PREFIX + scope.name, value: JSON.stringify(value) ?? '', message });
-  }
-}
-
-/** A list property: missing or null → undefined (the default applies); `[]` stays empty. */
-function readList<T>(
-  scope: JsonScope,
-  property: string,
-  item: (value: unknown, path: string) => T | undefined,
-): T[] | undefined {
-  const value = scope.json[property];
-  const path = `${scope.path}${property}`;
-  if (value === undefined || value === null) return undefined;
-  if (!Array.isArray(value)) return fail(scope, path, value, 'an array');
-  return value.flatMap((entry: unknown, index) => {
-    const parsed = item(entry, `${path}[${index}]`);
-    return parsed === undefined ? [] : [parsed];
-  });
-}
-
-function readClockTime(scope: JsonScope, value: unknown, path: string): ClockTime | undefined {
-  const match = typeof value === 'string' ? /^(\d{1,2}):(\d{2})$/.exec(value.trim()) : null;
-  const hour = Number(match?.[1]);
-  const minute = Number(match?.[2]);
-  if (match !== null && hour <= 23 && minute <= 59) return { hour, minute };
-  return fail(scope, path, value, 'a time H:mm or HH:mm');
-}
-
-function readScaleDownEntry(
-  scope: JsonScope,
-  value: unknown,
-  path: string,
-): FunctionSchedule['scaleDownTimeout'][number] | undefined {
-  if (!isObject(value)) return fail(scope, path, value, 'an object {"Time", "Value"}');
-  const entry: JsonScope = { ...scope, json: value, path: `${path}.` };
-  warnUnknownProperties(entry, ['Time', 'Value']);
-  const time = readClockTime(scope, value.Time, `${path}.Time`);
-  const valueSeconds = value.Value;
-  if (typeof valueSeconds !== 'number' || !Number.isSafeInteger(valueSeconds) || valueSeconds < 0) {
-    return fail(scope, `${path}.Value`, valueSeconds, 'an integer ≥ 0 (seconds)');
-  }
-  return time === undefined ? undefined : { time, valueSeconds };
-}
-
-/** `SlimFaas/Schedule`; TimeZoneID defaults to UTC and is stored in its canonical IANA spelling. */
-function readSchedule(ctx: Context): FunctionSchedule | undefined {
-  const root = rootScope(ctx, 'Schedule');
-  if (root === undefined) return undefined;
-  warnUnknownProperties(root, ['TimeZoneID', 'Default']);
-  const zone = root.json.TimeZoneID ?? 'UTC';
-  const timeZoneId = typeof zone === 'string' ? canonicalTimeZone(zone.trim()) : undefined;
-  if (timeZoneId === undefined) fail(root, 'TimeZoneID', zone, 'an IANA time zone such as "Europe/Paris"');
-  const byDefault = child(root, 'Default');
-  warnUnknownProperties(byDefault, ['WakeUp', 'ScaleDownTimeout']);
-  return {
-    timeZoneId: timeZoneId ?? 'UTC',
-    wakeUp: readList(byDefault, 'WakeUp', (v, p) => readClockTime(byDefault, v, p)) ?? [],
-    scaleDownTimeout:
-      readList(byDefault, 'ScaleDownTimeout', (v, p) => readScaleDownEntry(byDefault, v, p)) ?? [],
-  };
-}
-
-function readHttpTimeout(scope: JsonScope, fallback: number): number {
-  const value = scope.json.HttpTimeout;
-  if (value === undefined || value === null) return fallback;
-  if (typeof value === 'number' && Number.isFinite(value) && value > 0) return value;
-  fail(scope, `${scope.path}HttpTimeout`, value, 'a number > 0 (seconds)');
-  return fallback;
-}
-
-function readRetryPolicy(root: JsonScope, property: string, defaults: RetryPolicy): RetryPolicy {
-  const scope = child(root, property);
-  warnUnknownProperties(scope, ['HttpTimeout', 'TimeoutRetries', 'HttpStatusRetries']);
-  const delays = readList(scope, 'TimeoutRetries', (v, p) =>
-    typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : fail(scope, p, v, 'a number ≥ 0 (seconds)'),
-  );
-  const statuses = readList(scope, 'HttpStatusRetries', (v, p) =>
-    typeof v === 'number' && Number.isInteger(v) && v >= 100 && v <= 599
-      ? v
-      : fail(scope, p, v, 'an HTTP status code 100–599'),
-  );
-  return {
-    httpTimeoutSeconds: readHttpTimeout(scope, defaults.httpTimeoutSeconds),
-    timeoutRetriesSeconds: delays ?? defaults.timeoutRetriesSeconds,
-    httpStatusRetries: statuses ?? defaults.httpStatusRetries,
-  };
-}
-
-/** `SlimFaas/Configuration`: every section and property optional; omitted ones keep their default. */
-function readConfiguration(ctx: Context): FunctionConfiguration {
-  const root = rootScope(ctx, 'Configuration');
-  if (root === undefined) return DEFAULT_CONFIGURATION;
-  warnUnknownProperties(root, ['DefaultSync', 'DefaultAsync', 'DefaultPublish']);
-  const sync = child(root, 'DefaultSync');
-  // Sync calls are never retried (NEW SlimFaas): OLD retry properties here are ignored with a warning.
-  warnUnknownProperties(sync, ['HttpTimeout']);
-  return {
-    defaultSync: {
-      httpTimeoutSeconds: readHttpTimeout(sync, DEFAULT_CONFIGURATION.defaultSync.httpTimeoutSeconds),
-    },
-    defaultAsync: readRetryPolicy(root, 'DefaultAsync', DEFAULT_CONFIGURATION.defaultAsync),
-    defaultPublish: readRetryPolicy(root, 'DefaultPublish', DEFAULT_CONFIGURATION.defaultPublish),
-  };
-}
-
 /** `SlimFaas/*` keys we do not read: the PromQL autoscaler, old or misspelt keys, typos. */
 function warnIgnoredKeys(ctx: Context): void {
   for (const [key, value] of Object.entries(ctx.annotations)) {
@@ -356,30 +167,6 @@ function warnIgnoredKeys(ctx: Context): void {
     const hint = near === undefined ? '' : `; did you mean ${PREFIX}${near}?`;
     ctx.warnings.push({ key, value, message: KEY_HINTS[key] ?? `unknown annotation, ignored${hint}` });
   }
-}
-
-/** The known name closest to `word` (case-insensitive edit distance), when close enough to be a typo. */
-function nearest(word: string, known: readonly string[]): string | undefined {
-  let best: { name: string; distance: number } | undefined;
-  for (const name of known) {
-    const distance = editDistance(word.toLowerCase(), name.toLowerCase());
-    if (best === undefined || distance < best.distance) best = { name, distance };
-  }
-  const tolerance = Math.max(2, Math.floor(word.length / 6));
-  return best !== undefined && best.distance <= tolerance ? best.name : undefined;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
-      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
-    }
-    previous = current;
-  }
-  return previous[b.length] ?? 0;
 }
 
 function deepFreeze<T>(value: T): T {
