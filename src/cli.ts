@@ -4,6 +4,7 @@ import { parseCliArgs } from './config/cli-args.js';
 import { loadManifest } from './config/manifest.js';
 import { readConfig } from './config/read-config.js';
 import { createLogger, runUp } from './main.js';
+import { loadKubeConfig, runServe } from './serve.js';
 
 /** Exit codes: 0 ok, 2 invalid manifest or configuration, 1 any other failure. */
 const EXIT_OK = 0;
@@ -23,8 +24,7 @@ async function main(argv: readonly string[]): Promise<number> {
       process.stderr.write(`${command.message}\n`);
       return EXIT_INVALID;
     case 'serve':
-      process.stderr.write('slimfaas serve (Kubernetes mode) is not available yet; use `slimfaas up`.\n');
-      return EXIT_FAILURE;
+      return serve();
     case 'validate': {
       const result = loadManifest(command.files);
       for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);
@@ -63,6 +63,36 @@ async function up(files: readonly string[], port: number | undefined): Promise<n
     const onSignal = (signal: NodeJS.Signals): void => {
       signals++;
       if (signals > 1) {
+        logger.warn({ signal }, 'second signal: exiting now');
+        resolve(EXIT_FAILURE);
+        return;
+      }
+      logger.info({ signal }, 'shutting down');
+      running.shutdown().then(
+        () => resolve(EXIT_OK),
+        () => resolve(EXIT_FAILURE),
+      );
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}
+
+/** `slimfaas serve`: Kubernetes mode, configured by the environment only. */
+async function serve(): Promise<number> {
+  const configResult = readConfig(process.env);
+  if (!configResult.ok) {
+    for (const e of configResult.errors) process.stderr.write(`error: ${e}\n`);
+    return EXIT_INVALID;
+  }
+  const config = configResult.config;
+  const logger = createLogger(config);
+  const running = await runServe(config, loadKubeConfig(config), logger);
+  process.stdout.write(`Entrypoint: ${running.urls.join(' ')}\n`);
+  return new Promise<number>((resolve) => {
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (++signals > 1) {
         logger.warn({ signal }, 'second signal: exiting now');
         resolve(EXIT_FAILURE);
         return;

@@ -76,6 +76,40 @@ function isHttpUrl(text: string): boolean {
   return (url.protocol === 'http:' || url.protocol === 'https:') && url.hash === '';
 }
 
+/**
+ * A function URL template (`BASE_FUNCTION_URL`, `BASE_FUNCTION_POD_URL`): an http(s) URL once
+ * SlimFaas's placeholders `{pod_ip}`, `{pod_port}`, `{pod_port_N}`, `{function_name}`, `{namespace}`
+ * are expanded. Unknown placeholders are refused rather than sent to a function literally.
+ */
+const urlTemplate = (raw: string): Parsed<string> => {
+  const expanded = raw.replace(
+    /\{(pod_ip|pod_port|pod_port_\d+|function_name|namespace)\}/g,
+    (_m, name: string) => (name === 'pod_ip' ? '10.0.0.1' : name.startsWith('pod_port') ? '8080' : 'name'),
+  );
+  return !expanded.includes('{') && isHttpUrl(expanded)
+    ? { ok: true, value: raw }
+    : {
+        ok: false,
+        expected:
+          'an http(s) URL with the placeholders {pod_ip}, {pod_port}, {pod_port_N}, {function_name}, {namespace}',
+      };
+};
+
+/** `5000` or `5000,5001`: the ports SlimFaas listens on (0 = any free port). */
+const ports = (raw: string): Parsed<readonly number[]> => {
+  const values = raw.split(',').map((part) => part.trim());
+  const parsed = values.map(Number);
+  return values.length > 0 && values.every((v, i) => /^\d+$/.test(v) && (parsed[i] ?? -1) <= 65535)
+    ? { ok: true, value: Object.freeze(parsed) }
+    : { ok: false, expected: 'comma-separated ports (0–65535)' };
+};
+
+/** A Kubernetes namespace name (DNS-1123 label). */
+const namespace = (raw: string): Parsed<string> =>
+  /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(raw)
+    ? { ok: true, value: raw }
+    : { ok: false, expected: 'a namespace name (lowercase DNS label)' };
+
 const setting = <T>(definition: Setting<T>): Setting<T> => definition;
 
 /**
@@ -150,6 +184,37 @@ export const SETTINGS = {
     parse: subscribeEvents,
     description:
       'External event subscribers, `event=>http://a;http://b,event2=>http://c`: each URL receives every publish of its event.',
+  }),
+  namespace: setting({
+    env: 'NAMESPACE',
+    default: 'default',
+    parse: namespace,
+    description:
+      '`slimfaas serve`: the namespace whose annotated Deployments and StatefulSets are functions.',
+  }),
+  baseFunctionUrl: setting({
+    env: 'BASE_FUNCTION_URL',
+    default: 'http://{pod_ip}:{pod_port}',
+    parse: urlTemplate,
+    description: '`slimfaas serve`: where sync and async calls go, per pod.',
+  }),
+  baseFunctionPodUrl: setting({
+    env: 'BASE_FUNCTION_POD_URL',
+    default: 'http://{pod_ip}:{pod_port}',
+    parse: urlTemplate,
+    description: '`slimfaas serve`: per-pod target of publish-event.',
+  }),
+  kubeconfig: setting({
+    env: 'KUBECONFIG',
+    default: '',
+    parse: (raw: string): Parsed<string> => ({ ok: true, value: raw }),
+    description: '`slimfaas serve`: a kubeconfig file to use instead of the in-cluster service account.',
+  }),
+  slimfaasPorts: setting({
+    env: 'SLIMFAAS_PORTS',
+    default: '5000',
+    parse: ports,
+    description: '`slimfaas serve`: the ports the entrypoint listens on.',
   }),
 } as const;
 

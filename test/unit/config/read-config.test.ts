@@ -27,6 +27,11 @@ describe('readConfig', () => {
       shutdownGraceMs: 5000,
       echoFunctionLogs: true,
       subscribeEvents: new Map(),
+      namespace: 'default',
+      baseFunctionUrl: 'http://{pod_ip}:{pod_port}',
+      baseFunctionPodUrl: 'http://{pod_ip}:{pod_port}',
+      kubeconfig: '',
+      slimfaasPorts: [5000],
     });
   });
 
@@ -43,6 +48,11 @@ describe('readConfig', () => {
       SLIMFAAS_SHUTDOWN_GRACE_MS: '0',
       SLIMFAAS_ECHO_FUNCTION_LOGS: 'False',
       SLIMFAAS_SUBSCRIBE_EVENTS: 'evt=>http://a',
+      NAMESPACE: 'functions',
+      BASE_FUNCTION_URL: 'http://{function_name}.{namespace}.svc:8080',
+      BASE_FUNCTION_POD_URL: 'http://{pod_ip}:{pod_port_1}',
+      KUBECONFIG: '/home/me/.kube/config',
+      SLIMFAAS_PORTS: '5000,5001',
     });
     expect(config).toEqual({
       logLevel: 'warn',
@@ -56,6 +66,11 @@ describe('readConfig', () => {
       shutdownGraceMs: 0,
       echoFunctionLogs: false,
       subscribeEvents: new Map([['evt', ['http://a']]]),
+      namespace: 'functions',
+      baseFunctionUrl: 'http://{function_name}.{namespace}.svc:8080',
+      baseFunctionPodUrl: 'http://{pod_ip}:{pod_port_1}',
+      kubeconfig: '/home/me/.kube/config',
+      slimfaasPorts: [5000, 5001],
     });
   });
 
@@ -130,6 +145,11 @@ describe('readConfig', () => {
       readonly shutdownGraceMs: number;
       readonly echoFunctionLogs: boolean;
       readonly subscribeEvents: ReadonlyMap<string, readonly string[]>;
+      readonly namespace: string;
+      readonly baseFunctionUrl: string;
+      readonly baseFunctionPodUrl: string;
+      readonly kubeconfig: string;
+      readonly slimfaasPorts: readonly number[];
     }>();
   });
 });

@@ -1,0 +1,3 @@
+export { KubernetesOrchestrator, type KubernetesOrchestratorOptions } from './kubernetes-orchestrator.js';
+export { expandUrlTemplate } from './pod-mapping.js';
+export type { Backoff } from './resource-watch.js';

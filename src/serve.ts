@@ -1,0 +1,171 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import type { ServerConfig } from './config/read-config.js';
+import { ActivityTracker } from './core/activity.js';
+import { normalizeIp } from './core/caller.js';
+import { systemClock } from './core/clock.js';
+import type { Logger, Orchestrator } from './core/ports.js';
+import type { FunctionState } from './core/topology.js';
+import { ipCallerPolicy } from './http/caller-policy.js';
+import { createApp } from './http/create-app.js';
+import { SlimFaasMetrics } from './http/metrics.js';
+import { startServer, type RunningServer } from './http/server.js';
+import { KubernetesOrchestrator } from './orchestrators/kubernetes/index.js';
+import { EmbeddedStateStore } from './stores/embedded/embedded-state-store.js';
+import { AsyncDispatcher } from './workers/async-dispatcher.js';
+import { ScalerWorker } from './workers/scaler-worker.js';
+
+export interface RunningServe {
+  /** One URL per `SLIMFAAS_PORTS` entry. */
+  readonly urls: readonly string[];
+  /** Ordered, idempotent shutdown: stop accepting, drain, stop workers, stop watching. */
+  shutdown(): Promise<void>;
+}
+
+/** In-cluster service account by default; the kubeconfig file named by `KUBECONFIG` when set. */
+export function loadKubeConfig(config: ServerConfig): KubeConfig {
+  const kubeConfig = new KubeConfig();
+  if (config.kubeconfig === '') kubeConfig.loadFromCluster();
+  else kubeConfig.loadFromFile(config.kubeconfig);
+  return kubeConfig;
+}
+
+/**
+ * `slimfaas serve`: the composition root for Kubernetes (server) mode. The orchestrator lists and
+ * watches the namespace first (so the first request already sees every function), then the
+ * listeners open on every `SLIMFAAS_PORTS` port, then the scaler and the async dispatcher run.
+ *
+ * Callers are classified by IP (reference §4.7): the pods of Trusted functions are internal.
+ * The store is embedded in a temporary directory: one SlimFaas replica, async requests do not
+ * survive a restart (the NATS store is the multi-replica option).
+ */
+export async function runServe(
+  config: ServerConfig,
+  kubeConfig: KubeConfig,
+  logger: Logger,
+): Promise<RunningServe> {
+  const clock = systemClock;
+  const orchestrator = new KubernetesOrchestrator({
+    kubeConfig,
+    namespace: config.namespace,
+    functionUrlTemplate: config.baseFunctionUrl,
+    logger,
+  });
+  await orchestrator.start().catch(async (error: unknown) => {
+    await orchestrator.close();
+    throw error;
+  });
+  const stateDirectory = mkdtempSync(join(tmpdir(), 'slimfaas-serve-'));
+  const store = await EmbeddedStateStore.open({ directory: join(stateDirectory, 'store') }).catch(
+    async (error: unknown) => {
+      await orchestrator.close();
+      throw error;
+    },
+  );
+  const activity = new ActivityTracker(clock);
+  const scaler = new ScalerWorker({
+    orchestrator,
+    activity,
+    clock,
+    logger: logger.child({ component: 'scaler' }),
+    intervalMs: config.scaleIntervalMs,
+    scaledUpByDefaultWhenNeverCalled: config.podScaledUpByDefaultWhenInfrastructureHasNeverCalled,
+  });
+  const dispatcher = new AsyncDispatcher({
+    store,
+    orchestrator,
+    waker: scaler,
+    activity,
+    clock,
+    logger: logger.child({ component: 'async' }),
+  });
+  let ready = false;
+  const app = createApp({
+    async: { store, callbacks: dispatcher, maxBodyBytes: config.asyncMaxBodyBytes },
+    metrics: new SlimFaasMetrics({ orchestrator, store }),
+    orchestrator,
+    activity,
+    waker: scaler,
+    logger: logger.child({ component: 'http' }),
+    clock,
+    settings: {
+      maxHeldRequestsPerFunction: config.maxHeldRequestsPerFunction,
+      maxRequestBodyBytes: config.maxRequestBodyBytes,
+      requestLogLevel: config.requestLogLevel,
+      externalSubscribers: config.subscribeEvents,
+    },
+    isInternalCaller: ipCallerPolicy({ trustedIps: trustedPodIps(orchestrator), trustedProxies: [] }),
+    isReady: () => ready,
+  });
+  const servers: RunningServer[] = [];
+  const closeServers = (graceMs: number): Promise<unknown> =>
+    Promise.all(servers.map((server) => server.close(graceMs)));
+  const closeAll = async (): Promise<void> => {
+    await closeServers(0);
+    await app.close();
+    await Promise.allSettled([orchestrator.close(), store.close()]);
+    rmSync(stateDirectory, { recursive: true, force: true });
+  };
+  try {
+    for (const port of config.slimfaasPorts) {
+      servers.push(await startServer(app.handle, { host: config.host, port }));
+    }
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+  scaler.start();
+  dispatcher.start();
+  ready = true;
+
+  const steps: [string, () => Promise<unknown> | void][] = [
+    ['stop accepting and drain', () => closeServers(config.shutdownGraceMs)],
+    ['stop async dispatcher', () => dispatcher.close()],
+    ['stop scaler', () => scaler.close()],
+    ['close http', () => app.close()],
+    ['stop watching', () => orchestrator.close()],
+    ['close store', () => store.close()],
+    ['remove state directory', () => rmSync(stateDirectory, { recursive: true, force: true })],
+  ];
+  let shuttingDown: Promise<void> | undefined;
+  return {
+    urls: servers.map((server) => server.url),
+    shutdown() {
+      ready = false;
+      shuttingDown ??= runSteps(steps, logger);
+      return shuttingDown;
+    },
+  };
+}
+
+/** The IPs of Trusted functions' pods, recomputed only when the snapshot changes. */
+function trustedPodIps(orchestrator: Orchestrator): () => ReadonlySet<string> {
+  let seen: ReadonlyMap<string, FunctionState> | undefined;
+  let ips: ReadonlySet<string> = new Set();
+  return () => {
+    const snapshot = orchestrator.functions();
+    if (snapshot !== seen) {
+      seen = snapshot;
+      ips = new Set(
+        [...snapshot.values()]
+          .filter((fn) => fn.spec.defaultTrust === 'Trusted')
+          .flatMap((fn) => fn.replicas.map((r) => normalizeIp(r.ip)))
+          .filter((ip): ip is string => ip !== undefined),
+      );
+    }
+    return ips;
+  };
+}
+
+/** Runs every step even when an earlier one failed; logs each failure once. */
+async function runSteps(steps: [string, () => Promise<unknown> | void][], logger: Logger): Promise<void> {
+  for (const [name, step] of steps) {
+    try {
+      await step();
+    } catch (error) {
+      logger.error({ err: error, step: name }, 'shutdown step failed');
+    }
+  }
+}

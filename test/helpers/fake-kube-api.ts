@@ -1,0 +1,314 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { KubeConfig } from '@kubernetes/client-node';
+import { FakeControllers } from './fake-kube-controllers.js';
+import type { PodBehaviour } from './fake-kube-pods.js';
+import { FakeKubeStore, type FakeKind, type KubeObject } from './fake-kube-store.js';
+import { deploymentObject, type WorkloadDefinition } from './fake-kube-workloads.js';
+
+export type { PodBehaviour } from './fake-kube-pods.js';
+export { functionAnnotations, type WorkloadDefinition } from './fake-kube-workloads.js';
+
+export interface FakeKubeApiOptions {
+  readonly namespace?: string;
+  /** Default pod behaviour; `readyDelayMs` defaults to 50. */
+  readonly pods?: PodBehaviour;
+  /** How a stale resourceVersion is refused on a watch: an ERROR event (Kubernetes' usual way) or HTTP 410. */
+  readonly goneAs?: 'event' | 'http';
+  /** Faults armed before the first request (see `failNext`). */
+  readonly faults?: readonly FaultDefinition[];
+}
+
+export interface FaultDefinition {
+  readonly method: string;
+  readonly pathIncludes: string;
+  readonly status: number;
+  /** How many matching requests fail; default 1. */
+  readonly times?: number;
+}
+
+export interface RecordedRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly query: URLSearchParams;
+  readonly contentType: string | undefined;
+  readonly status: number;
+}
+
+interface Fault {
+  readonly method: string;
+  readonly pathIncludes: string;
+  readonly status: number;
+  remaining: number;
+}
+
+const COLLECTION =
+  /^\/(?:api\/v1|apis\/apps\/v1)\/namespaces\/([^/]+)\/(deployments|statefulsets|pods)(?:\/([^/]+)(\/scale)?)?$/;
+
+/**
+ * A fake Kubernetes API server on 127.0.0.1 that speaks the real wire format for what SlimFaas uses:
+ * list and watch (`?watch=true&resourceVersion=N`, newline-delimited ADDED/MODIFIED/DELETED/BOOKMARK
+ * events) of deployments, statefulsets and pods in a namespace; 410 Gone for a compacted version;
+ * GET/PATCH `…/scale` with `application/merge-patch+json`. Controllers create real pods (see
+ * fake-kube-controllers.ts). Faults: `dropWatches`, `compact`, `failNext`.
+ */
+export class FakeKubeApi {
+  readonly store = new FakeKubeStore();
+  readonly namespace: string;
+  readonly requests: RecordedRequest[] = [];
+  readonly #server: Server;
+  readonly #controllers: FakeControllers;
+  readonly #goneAs: 'event' | 'http';
+  readonly #watches = new Set<ServerResponse>();
+  readonly #faults: Fault[] = [];
+  #url = '';
+
+  private constructor(options: FakeKubeApiOptions) {
+    this.namespace = options.namespace ?? 'default';
+    this.#goneAs = options.goneAs ?? 'event';
+    this.#controllers = new FakeControllers(this.store, this.namespace, {
+      readyDelayMs: 50,
+      ...options.pods,
+    });
+    this.#server = createServer((req, res) => this.#handle(req, res));
+    for (const fault of options.faults ?? []) this.failNext(fault);
+  }
+
+  static async start(options: FakeKubeApiOptions = {}): Promise<FakeKubeApi> {
+    const api = new FakeKubeApi(options);
+    await new Promise<void>((resolve) => api.#server.listen(0, '127.0.0.1', resolve));
+    api.#url = `http://127.0.0.1:${(api.#server.address() as AddressInfo).port}`;
+    return api;
+  }
+
+  get url(): string {
+    return this.#url;
+  }
+
+  /** A KubeConfig for this server (as `loadFromOptions` would build from a kubeconfig file). */
+  kubeConfig(): KubeConfig {
+    const kc = new KubeConfig();
+    kc.loadFromString(this.kubeconfigYaml());
+    return kc;
+  }
+
+  /** A kubeconfig file's content pointing at this server, for `KUBECONFIG`. */
+  kubeconfigYaml(): string {
+    return JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'fake', cluster: { server: this.#url, 'insecure-skip-tls-verify': true } }],
+      users: [{ name: 'fake', user: { token: 'fake-token' } }],
+      contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'fake', namespace: this.namespace } }],
+      'current-context': 'fake',
+    });
+  }
+
+  /** Creates or replaces a Deployment (or StatefulSet); its controller creates `replicas` pods. */
+  apply(definition: WorkloadDefinition): KubeObject {
+    const kind: FakeKind = definition.kind === 'StatefulSet' ? 'statefulsets' : 'deployments';
+    return this.store.put(kind, deploymentObject(definition, this.namespace));
+  }
+
+  deleteWorkload(kind: 'Deployment' | 'StatefulSet', name: string): void {
+    this.store.delete(kind === 'StatefulSet' ? 'statefulsets' : 'deployments', name);
+  }
+
+  setPodBehaviour(workload: string, behaviour: PodBehaviour): void {
+    this.#controllers.setBehaviour(workload, behaviour);
+  }
+
+  /** Pods currently stored, optionally those whose name starts with `prefix`. */
+  pods(prefix = ''): KubeObject[] {
+    return this.store.list('pods').filter((p) => p.metadata.name.startsWith(prefix));
+  }
+
+  /** Deletes a pod as `kubectl delete pod` would (its server stops; the controller replaces it). */
+  deletePod(name: string): void {
+    this.store.delete('pods', name);
+  }
+
+  /** Cuts every open watch connection abruptly (a dropped TCP connection, not a clean end). */
+  dropWatches(): number {
+    const count = this.#watches.size;
+    for (const res of this.#watches) res.socket?.destroy();
+    this.#watches.clear();
+    return count;
+  }
+
+  /** How many watch connections are open. */
+  get openWatches(): number {
+    return this.#watches.size;
+  }
+
+  /** Forgets history: every resourceVersion handed out so far is now too old (410 Gone). */
+  compact(): void {
+    this.store.compact();
+  }
+
+  /** The next `times` requests matching method and path answer `status` with a Status body. */
+  failNext(fault: FaultDefinition): void {
+    this.#faults.push({ ...fault, remaining: fault.times ?? 1 });
+  }
+
+  /** Sends a BOOKMARK carrying the current resourceVersion on every open watch. */
+  bookmark(): void {
+    const event = {
+      type: 'BOOKMARK',
+      object: { metadata: { resourceVersion: String(this.store.resourceVersion) } },
+    };
+    for (const res of this.#watches) res.write(`${JSON.stringify(event)}\n`);
+  }
+
+  async close(): Promise<void> {
+    await this.#controllers.close();
+    for (const res of this.#watches) res.socket?.destroy();
+    await new Promise<void>((resolve) => {
+      this.#server.close(() => resolve());
+      this.#server.closeAllConnections();
+    });
+  }
+
+  #handle(req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'http://fake');
+    const method = req.method ?? 'GET';
+    const record = (status: number): void => {
+      this.requests.push({
+        method,
+        path: url.pathname,
+        query: url.searchParams,
+        contentType: req.headers['content-type'],
+        status,
+      });
+    };
+    const fault = this.#faults.find(
+      (f) => f.remaining > 0 && f.method === method && url.pathname.includes(f.pathIncludes),
+    );
+    if (fault !== undefined) {
+      fault.remaining--;
+      record(fault.status);
+      req.resume();
+      sendStatus(res, fault.status, 'InternalError', 'injected fault');
+      return;
+    }
+    const match = COLLECTION.exec(url.pathname);
+    if (match === null || match[1] !== this.namespace) {
+      record(404);
+      sendStatus(res, 404, 'NotFound', `no route for ${url.pathname}`);
+      return;
+    }
+    const [, , kind, name, scale] = match as unknown as [
+      string,
+      string,
+      FakeKind,
+      string | undefined,
+      string | undefined,
+    ];
+    if (name === undefined && method === 'GET') {
+      const status =
+        url.searchParams.get('watch') === 'true' ? this.#watch(kind, url, res) : this.#list(kind, res);
+      record(status);
+      return;
+    }
+    if (name !== undefined && scale !== undefined && kind !== 'pods') {
+      void this.#scale(kind, name, req, res).then(record);
+      return;
+    }
+    record(405);
+    sendStatus(res, 405, 'MethodNotAllowed', `${method} ${url.pathname} is not supported by the fake`);
+  }
+
+  #list(kind: FakeKind, res: ServerResponse): number {
+    const body = {
+      apiVersion: kind === 'pods' ? 'v1' : 'apps/v1',
+      kind: kind === 'pods' ? 'PodList' : kind === 'deployments' ? 'DeploymentList' : 'StatefulSetList',
+      metadata: { resourceVersion: String(this.store.resourceVersion) },
+      items: this.store.list(kind),
+    };
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    return 200;
+  }
+
+  #watch(kind: FakeKind, url: URL, res: ServerResponse): number {
+    const from = Number(url.searchParams.get('resourceVersion') ?? '0');
+    const replay = this.store.eventsSince(kind, from);
+    if (replay === 'gone' && this.#goneAs === 'http') {
+      sendStatus(res, 410, 'Expired', `too old resource version: ${from}`);
+      return 410;
+    }
+    res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+    if (replay === 'gone') {
+      const status = statusBody(410, 'Expired', `too old resource version: ${from}`);
+      res.end(`${JSON.stringify({ type: 'ERROR', object: status })}\n`);
+      return 200;
+    }
+    res.flushHeaders();
+    for (const event of replay) res.write(`${JSON.stringify({ type: event.type, object: event.object })}\n`);
+    const unsubscribe = this.store.subscribe((eventKind, event) => {
+      if (eventKind === kind) res.write(`${JSON.stringify({ type: event.type, object: event.object })}\n`);
+    });
+    this.#watches.add(res);
+    res.on('close', () => {
+      unsubscribe();
+      this.#watches.delete(res);
+    });
+    return 200;
+  }
+
+  async #scale(
+    kind: 'deployments' | 'statefulsets',
+    name: string,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<number> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const workload = this.store.get(kind, name);
+    if (workload === undefined) return sendStatus(res, 404, 'NotFound', `${kind} "${name}" not found`);
+    let current = workload;
+    if (req.method === 'PATCH') {
+      if (req.headers['content-type'] !== 'application/merge-patch+json') {
+        return sendStatus(
+          res,
+          415,
+          'UnsupportedMediaType',
+          `unsupported patch type ${req.headers['content-type']}`,
+        );
+      }
+      const patch = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { spec?: { replicas?: unknown } };
+      const replicas = patch.spec?.replicas;
+      if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) {
+        return sendStatus(res, 422, 'Invalid', 'spec.replicas must be a non-negative integer');
+      }
+      const generation = (workload.metadata.generation ?? 1) + 1;
+      current = this.store.put(kind, {
+        ...workload,
+        metadata: { ...workload.metadata, generation },
+        spec: { ...workload.spec, replicas },
+      });
+    } else if (req.method !== 'GET') {
+      return sendStatus(res, 405, 'MethodNotAllowed', `${req.method} on scale`);
+    }
+    const replicas = Number(current.spec?.['replicas'] ?? 1);
+    const scale = {
+      apiVersion: 'autoscaling/v1',
+      kind: 'Scale',
+      metadata: { name, namespace: this.namespace, resourceVersion: current.metadata.resourceVersion },
+      spec: { replicas },
+      status: { replicas },
+    };
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(scale));
+    return 200;
+  }
+}
+
+function statusBody(code: number, reason: string, message: string): object {
+  return { apiVersion: 'v1', kind: 'Status', metadata: {}, status: 'Failure', message, reason, code };
+}
+
+function sendStatus(res: ServerResponse, code: number, reason: string, message: string): number {
+  res
+    .writeHead(code, { 'content-type': 'application/json' })
+    .end(JSON.stringify(statusBody(code, reason, message)));
+  return code;
+}
