@@ -96,7 +96,10 @@ export async function runServe(
       requestLogLevel: config.requestLogLevel,
       externalSubscribers: config.subscribeEvents,
     },
-    isInternalCaller: ipCallerPolicy({ trustedIps: trustedPodIps(orchestrator), trustedProxies: [] }),
+    isInternalCaller: ipCallerPolicy({
+      trustedIps: trustedPodIps(orchestrator),
+      trustedProxies: config.trustedProxies,
+    }),
     isReady: () => ready,
   });
   const servers: RunningServer[] = [];

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { parseCidr, type Cidr } from '../core/caller.js';
 
 /** A parsed setting value, or why the raw text is not acceptable ("expected …"). */
 type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly expected: string };
@@ -45,6 +46,19 @@ const host = (raw: string): Parsed<string> =>
   isIP(raw) !== 0 || HOSTNAME.test(raw)
     ? { ok: true, value: raw }
     : { ok: false, expected: 'an IP address or a host name' };
+
+/** A comma-separated list of CIDRs (`10.0.0.0/8,192.168.1.7`); a bare address is a /32 or /128. */
+const cidrList = (raw: string): Parsed<readonly Cidr[]> => {
+  const cidrs: Cidr[] = [];
+  for (const item of raw.split(',')) {
+    if (item.trim() === '') continue;
+    const cidr = parseCidr(item);
+    if (cidr === undefined)
+      return { ok: false, expected: 'a comma-separated list of CIDRs such as 10.0.0.0/8' };
+    cidrs.push(cidr);
+  }
+  return { ok: true, value: cidrs };
+};
 
 /**
  * `evt=>http://a;http://b,evt2=>http://c` (OLD SlimFaas's `SLIMFAAS_SUBSCRIBE_EVENTS`): event name →
@@ -184,6 +198,13 @@ export const SETTINGS = {
     parse: subscribeEvents,
     description:
       'External event subscribers, `event=>http://a;http://b,event2=>http://c`: each URL receives every publish of its event.',
+  }),
+  trustedProxies: setting({
+    env: 'SLIMFAAS_TRUSTED_PROXIES',
+    default: '',
+    parse: cidrList,
+    description:
+      'Proxies (CIDRs) whose `X-Forwarded-For` is believed when classifying callers by IP (Kubernetes); empty = the header is never believed.',
   }),
   namespace: setting({
     env: 'NAMESPACE',

@@ -8,7 +8,7 @@ import { EVERY_CALLER_EXTERNAL, EVERY_CALLER_INTERNAL, type CallerPolicy } from 
 import { sendEmpty, sendError } from './error-response.js';
 import { HeldRequests } from './held-requests.js';
 import { ReplicaBalancer } from './replica-balancer.js';
-import type { SlimFaasMetrics } from './metrics.js';
+import type { RouteKind, SlimFaasMetrics } from './metrics.js';
 import {
   handleAsyncCall,
   handleAsyncCallback,
@@ -134,10 +134,12 @@ export function createApp(deps: AppDeps): App {
         return;
       }
       if (url.startsWith('/publish-event/')) {
+        observe('event', res);
         handlePublishEvent(eventRoute, req, res, url.slice('/publish-event/'.length));
         return;
       }
       if (url.startsWith('/async-function') && asyncDeps !== undefined) {
+        observe('async', res);
         routeAsync(asyncDeps, functionRoute.isInternalCaller, req, res, url);
         return;
       }
@@ -181,7 +183,22 @@ export function createApp(deps: AppDeps): App {
   }
 
   function routeUrl(req: IncomingMessage, res: ServerResponse, url: string): void {
-    routeControl(req, res, pathOf(url));
+    const path = pathOf(url);
+    observe(
+      path.startsWith('/status-function') ? 'status' : path.startsWith('/wake-function') ? 'wake' : 'control',
+      res,
+    );
+    routeControl(req, res, path);
+  }
+
+  /** Request duration by route kind and status class (the sync route observes its own, on its hot path). */
+  function observe(kind: RouteKind, res: ServerResponse): void {
+    const metrics = deps.metrics;
+    if (metrics === undefined) return;
+    const startedMs = performance.now();
+    res.once('finish', () =>
+      metrics.observeRequest(kind, res.statusCode, (performance.now() - startedMs) / 1000),
+    );
   }
 
   function routeControl(req: IncomingMessage, res: ServerResponse, path: string): void {

@@ -107,6 +107,7 @@ async function holdThenSend(deps: FunctionRouteDeps, exchange: Exchange): Promis
   } else if (outcome !== 'aborted') {
     sendError(res, 'no_ready_replica', `"${name}" had no ready replica within ${timeoutMs} ms`);
   }
+  deps.observer?.observeRequest('function', res.statusCode, (deps.clock.now() - exchange.startedMs) / 1000);
   logRequest(deps, exchange, outcome === 'aborted' ? { kind: 'client-aborted' } : { kind: 'no-replica' });
 }
 

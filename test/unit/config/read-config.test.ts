@@ -1,3 +1,4 @@
+import { parseCidr, type Cidr } from '../../../src/core/caller.js';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { readConfig, SETTINGS, type LogLevel, type ServerConfig } from '../../../src/config/read-config.js';
 
@@ -27,6 +28,7 @@ describe('readConfig', () => {
       shutdownGraceMs: 5000,
       echoFunctionLogs: true,
       subscribeEvents: new Map(),
+      trustedProxies: [],
       namespace: 'default',
       baseFunctionUrl: 'http://{pod_ip}:{pod_port}',
       baseFunctionPodUrl: 'http://{pod_ip}:{pod_port}',
@@ -48,6 +50,7 @@ describe('readConfig', () => {
       SLIMFAAS_SHUTDOWN_GRACE_MS: '0',
       SLIMFAAS_ECHO_FUNCTION_LOGS: 'False',
       SLIMFAAS_SUBSCRIBE_EVENTS: 'evt=>http://a',
+      SLIMFAAS_TRUSTED_PROXIES: '10.0.0.0/8, 192.168.1.7',
       NAMESPACE: 'functions',
       BASE_FUNCTION_URL: 'http://{function_name}.{namespace}.svc:8080',
       BASE_FUNCTION_POD_URL: 'http://{pod_ip}:{pod_port_1}',
@@ -66,6 +69,7 @@ describe('readConfig', () => {
       shutdownGraceMs: 0,
       echoFunctionLogs: false,
       subscribeEvents: new Map([['evt', ['http://a']]]),
+      trustedProxies: [parseCidr('10.0.0.0/8'), parseCidr('192.168.1.7')],
       namespace: 'functions',
       baseFunctionUrl: 'http://{function_name}.{namespace}.svc:8080',
       baseFunctionPodUrl: 'http://{pod_ip}:{pod_port_1}',
@@ -107,6 +111,12 @@ describe('readConfig', () => {
     ]);
   });
 
+  it('rejects a trusted-proxy list with an entry that is not a CIDR, naming the variable', () => {
+    const errors = expectErrors({ SLIMFAAS_TRUSTED_PROXIES: '10.0.0.0/8,not-an-ip' });
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toContain('SLIMFAAS_TRUSTED_PROXIES');
+  });
+
   it('rejects an empty value instead of silently using the default', () => {
     expect(expectErrors({ SLIMFAAS_SCALE_INTERVAL_MS: '' })).toEqual([
       'SLIMFAAS_SCALE_INTERVAL_MS: is empty; unset it to use the default (1000)',
@@ -145,6 +155,7 @@ describe('readConfig', () => {
       readonly shutdownGraceMs: number;
       readonly echoFunctionLogs: boolean;
       readonly subscribeEvents: ReadonlyMap<string, readonly string[]>;
+      readonly trustedProxies: readonly Cidr[];
       readonly namespace: string;
       readonly baseFunctionUrl: string;
       readonly baseFunctionPodUrl: string;
