@@ -12,6 +12,11 @@ export interface Replica {
   /** The IP callers from this replica appear with (pod IP; `127.0.0.1` for local processes). */
   readonly ip: string;
   readonly ready: boolean;
+  /**
+   * Where events for this replica go, when it differs from `origin` (Kubernetes `BASE_FUNCTION_POD_URL`:
+   * `origin` may be a Service URL while events must reach each pod).
+   */
+  readonly podOrigin?: string | undefined;
   /** Why the replica cannot start or serve (e.g. `StartupTimeout`, `PortRangeExhausted`, `Unschedulable`). */
   readonly failureReason?: string | undefined;
   /** True when the replica cannot be scheduled/placed: further scale-up is pointless (reference §4.1 step 8). */

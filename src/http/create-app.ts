@@ -117,7 +117,12 @@ export function createApp(deps: AppDeps): App {
     if (fn !== undefined && fn.replicas.some((r) => r.ready)) held.release(event.name);
     if (event.kind !== 'replica-ready') {
       const live = new Set<string>();
-      for (const f of deps.orchestrator.functions().values()) for (const r of f.replicas) live.add(r.origin);
+      for (const f of deps.orchestrator.functions().values()) {
+        for (const r of f.replicas) {
+          live.add(r.origin);
+          if (r.podOrigin !== undefined) live.add(r.podOrigin);
+        }
+      }
       pools.retain(live);
     }
   }

@@ -91,7 +91,8 @@ function findSubscribers(
     for (const replica of fn.replicas) {
       if (!replica.ready) continue;
       const policy = fn.spec.configuration.defaultPublish;
-      targets.push({ function: fn.spec.name, replica: replica.id, origin: replica.origin, path, policy });
+      const origin = replica.podOrigin ?? replica.origin;
+      targets.push({ function: fn.spec.name, replica: replica.id, origin, path, policy });
     }
   }
   for (const url of deps.externalSubscribers.get(event) ?? []) {
@@ -173,7 +174,11 @@ function withoutSetHeaders(flat: readonly string[]): string[] {
 function stillTargeted(deps: EventRouteDeps, target: DeliveryTarget): boolean {
   if (target.function === null) return true;
   const fn = deps.orchestrator.functions().get(target.function);
-  return fn?.replicas.some((r) => r.id === target.replica && r.ready && r.origin === target.origin) === true;
+  return (
+    fn?.replicas.some(
+      (r) => r.id === target.replica && r.ready && (r.podOrigin ?? r.origin) === target.origin,
+    ) === true
+  );
 }
 
 /** Event names are matched decoded (`my%20event` is `my event`); undefined when malformed or empty. */

@@ -10,6 +10,7 @@ export interface TopologyInputs {
   readonly pods: ReadonlyMap<string, V1Pod>;
   readonly namespace: string;
   readonly urlTemplate: string;
+  readonly podUrlTemplate?: string | undefined;
   /** Desired counts recorded by `setReplicas` that the watched workload does not show yet. */
   readonly requestedOverrides: ReadonlyMap<string, number>;
   /** Reads a workload as a function (cached by the caller per object). */
@@ -55,7 +56,12 @@ export function buildTopology(inputs: TopologyInputs): Topology {
       topology.duplicates.push(name);
       continue;
     }
-    const context = { urlTemplate: inputs.urlTemplate, functionName: name, namespace: inputs.namespace };
+    const context = {
+      urlTemplate: inputs.urlTemplate,
+      podUrlTemplate: inputs.podUrlTemplate,
+      functionName: name,
+      namespace: inputs.namespace,
+    };
     const replicas = pods
       .filter((pod) => selectorMatches(read.selector, pod.metadata?.labels))
       .map((pod) => podToReplica(pod, context));

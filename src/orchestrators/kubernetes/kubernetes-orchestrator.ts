@@ -29,6 +29,8 @@ export interface KubernetesOrchestratorOptions {
   readonly namespace: string;
   /** `BASE_FUNCTION_URL`: each replica's origin, e.g. `http://{pod_ip}:{pod_port}`. */
   readonly functionUrlTemplate: string;
+  /** `BASE_FUNCTION_POD_URL`: where events for each pod go. Default: `functionUrlTemplate`. */
+  readonly podUrlTemplate?: string | undefined;
   readonly logger: Logger;
   /** Back-off of list/watch retries. Default 200 ms doubling to 10 s. */
   readonly watchBackoff?: Backoff;
@@ -203,6 +205,7 @@ export class KubernetesOrchestrator implements Orchestrator {
       pods: this.#pods.items(),
       namespace: this.#options.namespace,
       urlTemplate: this.#options.functionUrlTemplate,
+      podUrlTemplate: this.#options.podUrlTemplate,
       requestedOverrides: this.#overrides,
       read: (workload, podType) => this.#read(workload, podType),
     });

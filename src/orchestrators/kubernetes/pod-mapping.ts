@@ -89,19 +89,31 @@ export function podIsLive(pod: V1Pod): boolean {
  */
 export function podToReplica(
   pod: V1Pod,
-  context: { readonly urlTemplate: string; readonly functionName: string; readonly namespace: string },
+  context: {
+    readonly urlTemplate: string;
+    /** `BASE_FUNCTION_POD_URL`, for event fan-out; omitted = the same as `urlTemplate`. */
+    readonly podUrlTemplate?: string | undefined;
+    readonly functionName: string;
+    readonly namespace: string;
+  },
 ): Replica {
   const ip = pod.status?.podIP ?? '';
-  const origin = expandUrlTemplate(context.urlTemplate, {
+  const values = {
     podIp: ip,
     ports: podPorts(pod),
     functionName: context.functionName,
     namespace: context.namespace,
-  });
+  };
+  const origin = expandUrlTemplate(context.urlTemplate, values);
+  const podOrigin =
+    context.podUrlTemplate === undefined || context.podUrlTemplate === context.urlTemplate
+      ? undefined
+      : expandUrlTemplate(context.podUrlTemplate, values);
   const failure = podFailure(pod);
   return Object.freeze({
     id: pod.metadata?.name ?? '',
     origin: origin ?? '',
+    ...(podOrigin === undefined ? {} : { podOrigin }),
     ip,
     ready: origin !== undefined && podIsReady(pod),
     failureReason: failure.reason,

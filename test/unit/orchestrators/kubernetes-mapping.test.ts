@@ -93,6 +93,21 @@ describe('pod mapping', () => {
     });
     expect(podToReplica(pod({ ports: [[]] }), context)).toMatchObject({ origin: '', ready: false });
   });
+
+  it('gives each pod its own event origin from BASE_FUNCTION_POD_URL when it differs from BASE_FUNCTION_URL', () => {
+    const context = {
+      urlTemplate: 'http://{function_name}.{namespace}.svc:8080',
+      podUrlTemplate: 'http://{pod_ip}:{pod_port}',
+      functionName: 'fn',
+      namespace: 'default',
+    };
+    expect(podToReplica(pod(), context)).toMatchObject({
+      origin: 'http://fn.default.svc:8080',
+      podOrigin: 'http://10.0.0.7:8080',
+    });
+    const same = { ...context, podUrlTemplate: context.urlTemplate };
+    expect(podToReplica(pod(), same).podOrigin).toBeUndefined();
+  });
 });
 
 describe('workload mapping', () => {
