@@ -38,8 +38,9 @@ export function loadKubeConfig(config: ServerConfig): KubeConfig {
  * listeners open on every `SLIMFAAS_PORTS` port, then the scaler and the async dispatcher run.
  *
  * Callers are classified by IP (reference §4.7): the pods of Trusted functions are internal.
- * The store is embedded in a temporary directory: one SlimFaas replica, async requests do not
- * survive a restart (the NATS store is the multi-replica option).
+ * The store is embedded (single writer: one SlimFaas replica; the NATS store is the multi-replica
+ * option). It lives in `SLIMFAAS_STATE_DIRECTORY` when set, so accepted async requests survive a
+ * restart; otherwise in a temporary directory removed at shutdown.
  */
 export async function runServe(
   config: ServerConfig,
@@ -51,16 +52,18 @@ export async function runServe(
     kubeConfig,
     namespace: config.namespace,
     functionUrlTemplate: config.baseFunctionUrl,
+    podUrlTemplate: config.baseFunctionPodUrl,
     logger,
   });
   await orchestrator.start().catch(async (error: unknown) => {
     await orchestrator.close();
     throw error;
   });
-  const stateDirectory = mkdtempSync(join(tmpdir(), 'slimfaas-serve-'));
-  const store = await EmbeddedStateStore.open({ directory: join(stateDirectory, 'store') }).catch(
+  const state = stateDirectory(config, logger);
+  const store = await EmbeddedStateStore.open({ directory: state.storeDirectory }).catch(
     async (error: unknown) => {
       await orchestrator.close();
+      state.remove();
       throw error;
     },
   );
@@ -97,7 +100,7 @@ export async function runServe(
       externalSubscribers: config.subscribeEvents,
     },
     isInternalCaller: ipCallerPolicy({
-      trustedIps: trustedPodIps(orchestrator),
+      trustedIps: trustedPodIps(orchestrator, config.podIps),
       trustedProxies: config.trustedProxies,
     }),
     isReady: () => ready,
@@ -109,7 +112,7 @@ export async function runServe(
     await closeServers(0);
     await app.close();
     await Promise.allSettled([orchestrator.close(), store.close()]);
-    rmSync(stateDirectory, { recursive: true, force: true });
+    state.remove();
   };
   try {
     for (const port of config.slimfaasPorts) {
@@ -130,7 +133,7 @@ export async function runServe(
     ['close http', () => app.close()],
     ['stop watching', () => orchestrator.close()],
     ['close store', () => store.close()],
-    ['remove state directory', () => rmSync(stateDirectory, { recursive: true, force: true })],
+    ['remove temporary state directory', () => state.remove()],
   ];
   let shuttingDown: Promise<void> | undefined;
   return {
@@ -143,8 +146,39 @@ export async function runServe(
   };
 }
 
+interface StateDirectory {
+  readonly storeDirectory: string;
+  /** Removes a temporary directory; keeps a configured one (that is the point of configuring it). */
+  remove(): void;
+}
+
+/**
+ * `SLIMFAAS_STATE_DIRECTORY` holds the store as is (EmbeddedStateStore creates it if missing), so a
+ * restarted pod with the same volume reopens the same queue. Unset: a fresh temp directory, and one
+ * warning, because what was accepted but not yet delivered is then lost with the pod.
+ */
+function stateDirectory(config: ServerConfig, logger: Logger): StateDirectory {
+  if (config.stateDirectory !== '') {
+    return { storeDirectory: config.stateDirectory, remove: () => undefined };
+  }
+  const directory = mkdtempSync(join(tmpdir(), 'slimfaas-serve-'));
+  logger.warn(
+    { stateDirectory: directory },
+    'SLIMFAAS_STATE_DIRECTORY is not set: the store is in a temporary directory and queued async requests will not survive a restart',
+  );
+  return {
+    storeDirectory: join(directory, 'store'),
+    remove: () => rmSync(directory, { recursive: true, force: true }),
+  };
+}
+
 /** The IPs of Trusted functions' pods, recomputed only when the snapshot changes. */
-function trustedPodIps(orchestrator: Orchestrator): () => ReadonlySet<string> {
+/** Pods of Trusted functions, plus SlimFaas's own pods (`POD_IP`): the internal callers on Kubernetes. */
+function trustedPodIps(
+  orchestrator: Orchestrator,
+  slimfaasIps: readonly string[],
+): () => ReadonlySet<string> {
+  const own = slimfaasIps.map((ip) => normalizeIp(ip)).filter((ip): ip is string => ip !== undefined);
   let seen: ReadonlyMap<string, FunctionState> | undefined;
   let ips: ReadonlySet<string> = new Set();
   return () => {
@@ -155,7 +189,8 @@ function trustedPodIps(orchestrator: Orchestrator): () => ReadonlySet<string> {
         [...snapshot.values()]
           .filter((fn) => fn.spec.defaultTrust === 'Trusted')
           .flatMap((fn) => fn.replicas.map((r) => normalizeIp(r.ip)))
-          .filter((ip): ip is string => ip !== undefined),
+          .filter((ip): ip is string => ip !== undefined)
+          .concat(own),
       );
     }
     return ips;

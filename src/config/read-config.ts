@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { isAbsolute } from 'node:path';
 import { parseCidr, type Cidr } from '../core/caller.js';
 
 /** A parsed setting value, or why the raw text is not acceptable ("expected …"). */
@@ -48,6 +49,17 @@ const host = (raw: string): Parsed<string> =>
     : { ok: false, expected: 'an IP address or a host name' };
 
 /** A comma-separated list of CIDRs (`10.0.0.0/8,192.168.1.7`); a bare address is a /32 or /128. */
+/** A comma-separated list of IP addresses (possibly empty). */
+const optionalIpList = (raw: string): Parsed<readonly string[]> => {
+  const ips = raw
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+  return ips.every((ip) => isIP(ip) !== 0)
+    ? { ok: true, value: ips }
+    : { ok: false, expected: 'IP addresses separated by ","' };
+};
+
 const cidrList = (raw: string): Parsed<readonly Cidr[]> => {
   const cidrs: Cidr[] = [];
   for (const item of raw.split(',')) {
@@ -123,6 +135,12 @@ const namespace = (raw: string): Parsed<string> =>
   /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(raw)
     ? { ok: true, value: raw }
     : { ok: false, expected: 'a namespace name (lowercase DNS label)' };
+
+/** Empty (none) or an absolute path: a relative one would depend on the working directory of the pod. */
+const optionalAbsolutePath = (raw: string): Parsed<string> =>
+  raw === '' || isAbsolute(raw)
+    ? { ok: true, value: raw }
+    : { ok: false, expected: 'an absolute directory path' };
 
 const setting = <T>(definition: Setting<T>): Setting<T> => definition;
 
@@ -236,6 +254,20 @@ export const SETTINGS = {
     default: '5000',
     parse: ports,
     description: '`slimfaas serve`: the ports the entrypoint listens on.',
+  }),
+  podIps: setting({
+    env: 'POD_IP',
+    default: '',
+    parse: optionalIpList,
+    description:
+      "`slimfaas serve`: this SlimFaas pod's IP (downward API `status.podIP`; a comma-separated list is accepted): calls from SlimFaas replicas count as internal.",
+  }),
+  stateDirectory: setting({
+    env: 'SLIMFAAS_STATE_DIRECTORY',
+    default: '',
+    parse: optionalAbsolutePath,
+    description:
+      '`slimfaas serve`: where the embedded store lives (created if missing, reopened on restart); empty = a temp directory removed at exit.',
   }),
 } as const;
 

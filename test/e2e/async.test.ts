@@ -145,8 +145,12 @@ describe('async calls: /async-function', () => {
     const metrics = await (await fetch(`${sf.url}/metrics`)).text();
     expect(metrics).toContain('slimfaas_function_queue_dead_letter_items{function="broken"} 1');
     expect(metrics).toContain('slimfaas_function_queue_ready_items{function="sink"}');
-    expect(metrics).toMatch(/slimfaas_http_request_duration_seconds_count\{route_kind="async",status_class="2xx"\} [1-9]/);
-    expect(metrics).toMatch(/slimfaas_http_request_duration_seconds_count\{route_kind="async",status_class="4xx"\} [1-9]/);
+    expect(metrics).toMatch(
+      /slimfaas_http_request_duration_seconds_count\{route_kind="async",status_class="2xx"\} [1-9]/,
+    );
+    expect(metrics).toMatch(
+      /slimfaas_http_request_duration_seconds_count\{route_kind="async",status_class="4xx"\} [1-9]/,
+    );
     const retried = await fetch(`${sf.url}/async-function-dead-letters/broken/${id}/retry`, {
       method: 'POST',
     });

@@ -2,11 +2,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { FakeControllers } from './fake-kube-controllers.js';
-import type { PodBehaviour } from './fake-kube-pods.js';
+import { createJob, deleteJob } from './fake-kube-jobs.js';
+import { readyPod, type PodBehaviour, type PodRequest } from './fake-kube-pods.js';
 import { FakeKubeStore, type FakeKind, type KubeObject } from './fake-kube-store.js';
-import { deploymentObject, type WorkloadDefinition } from './fake-kube-workloads.js';
+import { deploymentObject, scaleWorkload, type WorkloadDefinition } from './fake-kube-workloads.js';
 
-export type { PodBehaviour } from './fake-kube-pods.js';
+export type { PodBehaviour, PodRequest } from './fake-kube-pods.js';
 export { functionAnnotations, type WorkloadDefinition } from './fake-kube-workloads.js';
 
 export interface FakeKubeApiOptions {
@@ -43,13 +44,29 @@ interface Fault {
 }
 
 const COLLECTION =
-  /^\/(?:api\/v1|apis\/apps\/v1)\/namespaces\/([^/]+)\/(deployments|statefulsets|pods)(?:\/([^/]+)(\/scale)?)?$/;
+  /^\/(api\/v1|apis\/apps\/v1|apis\/batch\/v1)\/namespaces\/([^/]+)\/(deployments|statefulsets|pods|jobs)(?:\/([^/]+)(\/scale)?)?$/;
+
+/** The API group path of each collection (a pod under `apis/apps/v1` is a 404, as in Kubernetes). */
+const GROUP: Readonly<Record<FakeKind, string>> = {
+  pods: 'api/v1',
+  deployments: 'apis/apps/v1',
+  statefulsets: 'apis/apps/v1',
+  jobs: 'apis/batch/v1',
+};
+
+const LIST_KIND: Readonly<Record<FakeKind, string>> = {
+  pods: 'PodList',
+  deployments: 'DeploymentList',
+  statefulsets: 'StatefulSetList',
+  jobs: 'JobList',
+};
 
 /**
  * A fake Kubernetes API server on 127.0.0.1 that speaks the real wire format for what SlimFaas uses:
  * list and watch (`?watch=true&resourceVersion=N`, newline-delimited ADDED/MODIFIED/DELETED/BOOKMARK
  * events) of deployments, statefulsets and pods in a namespace; 410 Gone for a compacted version;
- * GET/PATCH `…/scale` with `application/merge-patch+json`. Controllers create real pods (see
+ * GET/PATCH `…/scale` with `application/merge-patch+json`; GET of one object by name; batch/v1
+ * Jobs: list, watch, create, delete (fake-kube-jobs.ts). Controllers create real pods (see
  * fake-kube-controllers.ts). Faults: `dropWatches`, `compact`, `failNext`.
  */
 export class FakeKubeApi {
@@ -123,6 +140,18 @@ export class FakeKubeApi {
     return this.store.list('pods').filter((p) => p.metadata.name.startsWith(prefix));
   }
 
+  /** Turns a pod Ready, as its readiness probe passing would (e.g. one created with `neverReady`). */
+  markPodReady(name: string): void {
+    const pod = this.store.get('pods', name);
+    if (pod === undefined) throw new Error(`no pod ${name}`);
+    this.store.put('pods', readyPod(pod));
+  }
+
+  /** Requests the pods' servers received, optionally those of pods whose name starts with `prefix`. */
+  podRequests(prefix = ''): PodRequest[] {
+    return this.#controllers.received.filter((r) => r.pod.startsWith(prefix));
+  }
+
   /** Deletes a pod as `kubectl delete pod` would (its server stops; the controller replaces it). */
   deletePod(name: string): void {
     this.store.delete('pods', name);
@@ -191,37 +220,53 @@ export class FakeKubeApi {
       sendStatus(res, fault.status, 'InternalError', 'injected fault');
       return;
     }
-    const match = COLLECTION.exec(url.pathname);
-    if (match === null || match[1] !== this.namespace) {
+    const match = COLLECTION.exec(url.pathname) as
+      [string, string, string, FakeKind, string | undefined, string | undefined] | null;
+    if (match === null || match[2] !== this.namespace || GROUP[match[3]] !== match[1]) {
       record(404);
       sendStatus(res, 404, 'NotFound', `no route for ${url.pathname}`);
       return;
     }
-    const [, , kind, name, scale] = match as unknown as [
-      string,
-      string,
-      FakeKind,
-      string | undefined,
-      string | undefined,
-    ];
+    const [, , , kind, name, scale] = match;
+    const reply = (code: number, reason: string, message: string): number =>
+      sendStatus(res, code, reason, message);
     if (name === undefined && method === 'GET') {
       const status =
         url.searchParams.get('watch') === 'true' ? this.#watch(kind, url, res) : this.#list(kind, res);
       record(status);
       return;
     }
-    if (name !== undefined && scale !== undefined && kind !== 'pods') {
-      void this.#scale(kind, name, req, res).then(record);
+    if (kind === 'jobs' && name === undefined && method === 'POST') {
+      void createJob(this.store, { namespace: this.namespace, req, res, reply }).then(record);
+      return;
+    }
+    if (kind === 'jobs' && name !== undefined && method === 'DELETE') {
+      record(deleteJob(this.store, { name, req, res, reply }));
+      return;
+    }
+    if (name !== undefined && scale !== undefined && kind !== 'pods' && kind !== 'jobs') {
+      void scaleWorkload(this.store, { kind, name, namespace: this.namespace, req, res, reply }).then(record);
+      return;
+    }
+    if (name !== undefined && scale === undefined && method === 'GET') {
+      record(this.#get(kind, name, res));
       return;
     }
     record(405);
     sendStatus(res, 405, 'MethodNotAllowed', `${method} ${url.pathname} is not supported by the fake`);
   }
 
+  #get(kind: FakeKind, name: string, res: ServerResponse): number {
+    const object = this.store.get(kind, name);
+    if (object === undefined) return sendStatus(res, 404, 'NotFound', `${kind} "${name}" not found`);
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(object));
+    return 200;
+  }
+
   #list(kind: FakeKind, res: ServerResponse): number {
     const body = {
-      apiVersion: kind === 'pods' ? 'v1' : 'apps/v1',
-      kind: kind === 'pods' ? 'PodList' : kind === 'deployments' ? 'DeploymentList' : 'StatefulSetList',
+      apiVersion: GROUP[kind].replace(/^apis?\//, ''),
+      kind: LIST_KIND[kind],
       metadata: { resourceVersion: String(this.store.resourceVersion) },
       items: this.store.list(kind),
     };
@@ -252,52 +297,6 @@ export class FakeKubeApi {
       unsubscribe();
       this.#watches.delete(res);
     });
-    return 200;
-  }
-
-  async #scale(
-    kind: 'deployments' | 'statefulsets',
-    name: string,
-    req: IncomingMessage,
-    res: ServerResponse,
-  ): Promise<number> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const workload = this.store.get(kind, name);
-    if (workload === undefined) return sendStatus(res, 404, 'NotFound', `${kind} "${name}" not found`);
-    let current = workload;
-    if (req.method === 'PATCH') {
-      if (req.headers['content-type'] !== 'application/merge-patch+json') {
-        return sendStatus(
-          res,
-          415,
-          'UnsupportedMediaType',
-          `unsupported patch type ${req.headers['content-type']}`,
-        );
-      }
-      const patch = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { spec?: { replicas?: unknown } };
-      const replicas = patch.spec?.replicas;
-      if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) {
-        return sendStatus(res, 422, 'Invalid', 'spec.replicas must be a non-negative integer');
-      }
-      const generation = (workload.metadata.generation ?? 1) + 1;
-      current = this.store.put(kind, {
-        ...workload,
-        metadata: { ...workload.metadata, generation },
-        spec: { ...workload.spec, replicas },
-      });
-    } else if (req.method !== 'GET') {
-      return sendStatus(res, 405, 'MethodNotAllowed', `${req.method} on scale`);
-    }
-    const replicas = Number(current.spec?.['replicas'] ?? 1);
-    const scale = {
-      apiVersion: 'autoscaling/v1',
-      kind: 'Scale',
-      metadata: { name, namespace: this.namespace, resourceVersion: current.metadata.resourceVersion },
-      spec: { replicas },
-      status: { replicas },
-    };
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(scale));
     return 200;
   }
 }

@@ -1,5 +1,12 @@
 import type { Server } from 'node:http';
-import { podObject, readyPod, startPodServer, stopPodServer, type PodBehaviour } from './fake-kube-pods.js';
+import {
+  podObject,
+  readyPod,
+  startPodServer,
+  stopPodServer,
+  type PodBehaviour,
+  type PodRequest,
+} from './fake-kube-pods.js';
 import type { FakeKind, FakeKubeStore, KubeObject } from './fake-kube-store.js';
 
 type WorkloadKind = 'deployments' | 'statefulsets';
@@ -8,8 +15,11 @@ type WorkloadKind = 'deployments' | 'statefulsets';
  * The controllers and kubelet of the fake cluster: Deployments and StatefulSets get as many pods as
  * `spec.replicas` (labels from the template, ownerReferences to a ReplicaSet or the StatefulSet),
  * each backed by a real HTTP server; pods turn Ready after a delay; deleted pods are replaced.
+ * Jobs are stored only: no Job controller runs.
  */
 export class FakeControllers {
+  /** Every request the pods' servers received, oldest first. */
+  readonly received: PodRequest[] = [];
   readonly #store: FakeKubeStore;
   readonly #namespace: string;
   readonly #defaults: PodBehaviour;
@@ -50,11 +60,11 @@ export class FakeControllers {
   }
 
   #onEvent(kind: FakeKind, type: string, object: KubeObject): void {
-    if (kind !== 'pods') {
+    if (kind === 'deployments' || kind === 'statefulsets') {
       this.#schedule(`${kind}/${object.metadata.name}`);
       return;
     }
-    if (type !== 'DELETED') return;
+    if (kind !== 'pods' || type !== 'DELETED') return;
     const name = object.metadata.name;
     const server = this.#servers.get(name);
     this.#servers.delete(name);
@@ -107,7 +117,10 @@ export class FakeControllers {
         ? `${name}-${this.#freeOrdinal(key, name)}`
         : `${name}-7c9d8f5b6d-${(++this.#suffix).toString(36).padStart(5, '0')}`;
     this.#owners.set(podName, key);
-    const started = behaviour.unschedulable === true ? undefined : await startPodServer(podName);
+    const started =
+      behaviour.unschedulable === true
+        ? undefined
+        : await startPodServer(podName, (request) => this.received.push(request));
     if (this.#closed || this.#owners.get(podName) !== key) {
       if (started !== undefined) await stopPodServer(started.server);
       return;

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { KubeObject } from './fake-kube-store.js';
 
@@ -12,19 +12,38 @@ export interface PodBehaviour {
   readonly unschedulable?: boolean;
 }
 
+/** A request a pod's server received (other than `/health`), as its container would see it. */
+export interface PodRequest {
+  readonly pod: string;
+  readonly method: string;
+  readonly url: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: string;
+}
+
 /**
  * A REAL HTTP server standing in for a pod's container on 127.0.0.1 (own port). `/health` answers
- * 200; any other request is answered with JSON naming the pod, method, URL and the body length.
+ * 200; any other request is passed to `onRequest` and answered with JSON naming the pod, method,
+ * URL and the body length.
  */
-export async function startPodServer(podName: string): Promise<{ server: Server; port: number }> {
+export async function startPodServer(
+  podName: string,
+  onRequest: (request: PodRequest) => void = () => undefined,
+): Promise<{ server: Server; port: number }> {
   const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
     let bytes = 0;
-    req.on('data', (chunk: Buffer) => (bytes += chunk.length));
+    req.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      chunks.push(chunk);
+    });
     req.on('end', () => {
       if (req.url === '/health') {
         res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
         return;
       }
+      const body = Buffer.concat(chunks).toString('utf8');
+      onRequest({ pod: podName, method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ pod: podName, method: req.method, url: req.url, bodyBytes: bytes }));
     });

@@ -1,5 +1,5 @@
 /** The collections the fake API serves (all namespaced). */
-export type FakeKind = 'deployments' | 'statefulsets' | 'pods';
+export type FakeKind = 'deployments' | 'statefulsets' | 'pods' | 'jobs';
 export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
 /** A Kubernetes object as JSON; the fake only relies on `metadata`. */
@@ -41,6 +41,7 @@ export class FakeKubeStore {
     ['deployments', new Map()],
     ['statefulsets', new Map()],
     ['pods', new Map()],
+    ['jobs', new Map()],
   ]);
   readonly #log: { kind: FakeKind; event: StoredEvent }[] = [];
   readonly #listeners = new Set<Listener>();

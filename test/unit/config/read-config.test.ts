@@ -29,11 +29,13 @@ describe('readConfig', () => {
       echoFunctionLogs: true,
       subscribeEvents: new Map(),
       trustedProxies: [],
+      podIps: [],
       namespace: 'default',
       baseFunctionUrl: 'http://{pod_ip}:{pod_port}',
       baseFunctionPodUrl: 'http://{pod_ip}:{pod_port}',
       kubeconfig: '',
       slimfaasPorts: [5000],
+      stateDirectory: '',
     });
   });
 
@@ -51,11 +53,13 @@ describe('readConfig', () => {
       SLIMFAAS_ECHO_FUNCTION_LOGS: 'False',
       SLIMFAAS_SUBSCRIBE_EVENTS: 'evt=>http://a',
       SLIMFAAS_TRUSTED_PROXIES: '10.0.0.0/8, 192.168.1.7',
+      POD_IP: '10.1.2.3',
       NAMESPACE: 'functions',
       BASE_FUNCTION_URL: 'http://{function_name}.{namespace}.svc:8080',
       BASE_FUNCTION_POD_URL: 'http://{pod_ip}:{pod_port_1}',
       KUBECONFIG: '/home/me/.kube/config',
       SLIMFAAS_PORTS: '5000,5001',
+      SLIMFAAS_STATE_DIRECTORY: '/var/lib/slimfaas',
     });
     expect(config).toEqual({
       logLevel: 'warn',
@@ -70,11 +74,13 @@ describe('readConfig', () => {
       echoFunctionLogs: false,
       subscribeEvents: new Map([['evt', ['http://a']]]),
       trustedProxies: [parseCidr('10.0.0.0/8'), parseCidr('192.168.1.7')],
+      podIps: ['10.1.2.3'],
       namespace: 'functions',
       baseFunctionUrl: 'http://{function_name}.{namespace}.svc:8080',
       baseFunctionPodUrl: 'http://{pod_ip}:{pod_port_1}',
       kubeconfig: '/home/me/.kube/config',
       slimfaasPorts: [5000, 5001],
+      stateDirectory: '/var/lib/slimfaas',
     });
   });
 
@@ -117,6 +123,12 @@ describe('readConfig', () => {
     expect(errors[0]).toContain('SLIMFAAS_TRUSTED_PROXIES');
   });
 
+  it('rejects a relative state directory, naming the variable', () => {
+    expect(expectErrors({ SLIMFAAS_STATE_DIRECTORY: 'state' })).toEqual([
+      'SLIMFAAS_STATE_DIRECTORY: expected an absolute directory path, got "state"',
+    ]);
+  });
+
   it('rejects an empty value instead of silently using the default', () => {
     expect(expectErrors({ SLIMFAAS_SCALE_INTERVAL_MS: '' })).toEqual([
       'SLIMFAAS_SCALE_INTERVAL_MS: is empty; unset it to use the default (1000)',
@@ -156,11 +168,13 @@ describe('readConfig', () => {
       readonly echoFunctionLogs: boolean;
       readonly subscribeEvents: ReadonlyMap<string, readonly string[]>;
       readonly trustedProxies: readonly Cidr[];
+      readonly podIps: readonly string[];
       readonly namespace: string;
       readonly baseFunctionUrl: string;
       readonly baseFunctionPodUrl: string;
       readonly kubeconfig: string;
       readonly slimfaasPorts: readonly number[];
+      readonly stateDirectory: string;
     }>();
   });
 });
