@@ -12,7 +12,7 @@ import { createApp, type App } from './http/create-app.js';
 import { startServer, type RunningServer } from './http/server.js';
 import { LocalProcessOrchestrator } from './orchestrators/local-process/local-process-orchestrator.js';
 import { SlimFaasMetrics } from './http/metrics.js';
-import { EmbeddedStateStore } from './stores/embedded/embedded-state-store.js';
+import { openStore } from './open-store.js';
 import { AsyncDispatcher } from './workers/async-dispatcher.js';
 import { ScalerWorker } from './workers/scaler-worker.js';
 
@@ -78,12 +78,10 @@ export async function runUp(
     stopGraceMs: config.shutdownGraceMs,
     ...(config.echoFunctionLogs ? { echoOutput: (line: string) => process.stdout.write(`${line}\n`) } : {}),
   });
-  const store = await EmbeddedStateStore.open({ directory: join(stateDirectory, 'store') }).catch(
-    async (error: unknown) => {
-      await Promise.all([server.close(0), internalServer.close(0)]);
-      throw error;
-    },
-  );
+  const store = await openStore(config.store, join(stateDirectory, 'store')).catch(async (error: unknown) => {
+    await Promise.all([server.close(0), internalServer.close(0)]);
+    throw error;
+  });
   const scaler = new ScalerWorker({
     orchestrator,
     activity,

@@ -13,7 +13,7 @@ import { createApp } from './http/create-app.js';
 import { SlimFaasMetrics } from './http/metrics.js';
 import { startServer, type RunningServer } from './http/server.js';
 import { KubernetesOrchestrator } from './orchestrators/kubernetes/index.js';
-import { EmbeddedStateStore } from './stores/embedded/embedded-state-store.js';
+import { openStore } from './open-store.js';
 import { AsyncDispatcher } from './workers/async-dispatcher.js';
 import { ScalerWorker } from './workers/scaler-worker.js';
 
@@ -38,9 +38,9 @@ export function loadKubeConfig(config: ServerConfig): KubeConfig {
  * listeners open on every `SLIMFAAS_PORTS` port, then the scaler and the async dispatcher run.
  *
  * Callers are classified by IP (reference §4.7): the pods of Trusted functions are internal.
- * The store is embedded (single writer: one SlimFaas replica; the NATS store is the multi-replica
- * option). It lives in `SLIMFAAS_STATE_DIRECTORY` when set, so accepted async requests survive a
- * restart; otherwise in a temporary directory removed at shutdown.
+ * The store is chosen by `SLIMFAAS_STORE`. Embedded (default; single writer: one SlimFaas replica), it
+ * lives in `SLIMFAAS_STATE_DIRECTORY` when set, so accepted async requests survive a restart; otherwise in
+ * a temporary directory removed at shutdown. NATS JetStream is the multi-replica option.
  */
 export async function runServe(
   config: ServerConfig,
@@ -59,14 +59,15 @@ export async function runServe(
     await orchestrator.close();
     throw error;
   });
-  const state = stateDirectory(config, logger);
-  const store = await EmbeddedStateStore.open({ directory: state.storeDirectory }).catch(
-    async (error: unknown) => {
-      await orchestrator.close();
-      state.remove();
-      throw error;
-    },
-  );
+  const state =
+    config.store.kind === 'embedded'
+      ? stateDirectory(config, logger)
+      : { storeDirectory: '', remove: () => undefined };
+  const store = await openStore(config.store, state.storeDirectory).catch(async (error: unknown) => {
+    await orchestrator.close();
+    state.remove();
+    throw error;
+  });
   const activity = new ActivityTracker(clock);
   const scaler = new ScalerWorker({
     orchestrator,

@@ -142,6 +142,25 @@ const optionalAbsolutePath = (raw: string): Parsed<string> =>
     ? { ok: true, value: raw }
     : { ok: false, expected: 'an absolute directory path' };
 
+/** Where async state lives (`SLIMFAAS_STORE`): the embedded SQLite store, or a NATS JetStream server/cluster. */
+export type StoreSetting =
+  { readonly kind: 'embedded' } | { readonly kind: 'nats'; readonly servers: readonly string[] };
+
+/** `embedded`, or `nats://host:port` URLs separated by "," (the servers of one NATS cluster). */
+const store = (raw: string): Parsed<StoreSetting> => {
+  if (raw.toLowerCase() === 'embedded') return { ok: true, value: Object.freeze({ kind: 'embedded' }) };
+  const servers = raw.split(',').map((item) => item.trim());
+  return servers.length > 0 && servers.every(isNatsUrl)
+    ? { ok: true, value: Object.freeze({ kind: 'nats', servers: Object.freeze(servers) }) }
+    : { ok: false, expected: 'embedded or nats://host:port URLs separated by ","' };
+};
+
+function isNatsUrl(text: string): boolean {
+  if (!/^nats:\/\/[^/?#@\s]+:\d+$/i.test(text) || !URL.canParse(text)) return false;
+  const url = new URL(text);
+  return url.hostname !== '' && url.port !== '' && Number(url.port) > 0;
+}
+
 const setting = <T>(definition: Setting<T>): Setting<T> => definition;
 
 /**
@@ -261,6 +280,13 @@ export const SETTINGS = {
     parse: optionalIpList,
     description:
       "`slimfaas serve`: this SlimFaas pod's IP (downward API `status.podIP`; a comma-separated list is accepted): calls from SlimFaas replicas count as internal.",
+  }),
+  store: setting({
+    env: 'SLIMFAAS_STORE',
+    default: 'embedded',
+    parse: store,
+    description:
+      'Where async requests, dead letters and activity live: `embedded` (SQLite, one replica) or `nats://host:port` URLs separated by "," (NATS JetStream, shared by replicas).',
   }),
   stateDirectory: setting({
     env: 'SLIMFAAS_STATE_DIRECTORY',

@@ -1,6 +1,12 @@
 import { parseCidr, type Cidr } from '../../../src/core/caller.js';
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { readConfig, SETTINGS, type LogLevel, type ServerConfig } from '../../../src/config/read-config.js';
+import {
+  readConfig,
+  SETTINGS,
+  type LogLevel,
+  type ServerConfig,
+  type StoreSetting,
+} from '../../../src/config/read-config.js';
 
 function expectConfig(env: Record<string, string | undefined>) {
   const result = readConfig(env);
@@ -35,6 +41,7 @@ describe('readConfig', () => {
       baseFunctionPodUrl: 'http://{pod_ip}:{pod_port}',
       kubeconfig: '',
       slimfaasPorts: [5000],
+      store: { kind: 'embedded' },
       stateDirectory: '',
     });
   });
@@ -59,6 +66,7 @@ describe('readConfig', () => {
       BASE_FUNCTION_POD_URL: 'http://{pod_ip}:{pod_port_1}',
       KUBECONFIG: '/home/me/.kube/config',
       SLIMFAAS_PORTS: '5000,5001',
+      SLIMFAAS_STORE: 'nats://127.0.0.1:4222',
       SLIMFAAS_STATE_DIRECTORY: '/var/lib/slimfaas',
     });
     expect(config).toEqual({
@@ -80,8 +88,29 @@ describe('readConfig', () => {
       baseFunctionPodUrl: 'http://{pod_ip}:{pod_port_1}',
       kubeconfig: '/home/me/.kube/config',
       slimfaasPorts: [5000, 5001],
+      store: { kind: 'nats', servers: ['nats://127.0.0.1:4222'] },
       stateDirectory: '/var/lib/slimfaas',
     });
+  });
+
+  it('reads SLIMFAAS_STORE: embedded or NATS URLs, refusing anything else by name', () => {
+    expect(expectConfig({ SLIMFAAS_STORE: 'Embedded' }).store).toEqual({ kind: 'embedded' });
+    expect(expectConfig({ SLIMFAAS_STORE: 'nats://a:4222, nats://b.example:4223' }).store).toEqual({
+      kind: 'nats',
+      servers: ['nats://a:4222', 'nats://b.example:4223'],
+    });
+    for (const bad of [
+      'sqlite',
+      'nats://a',
+      'http://a:4222',
+      'nats://a:4222/x',
+      'nats://u:p@a:4222',
+      'nats://a:4222,',
+    ]) {
+      expect(expectErrors({ SLIMFAAS_STORE: bad }), bad).toEqual([
+        `SLIMFAAS_STORE: expected embedded or nats://host:port URLs separated by ",", got ${JSON.stringify(bad)}`,
+      ]);
+    }
   });
 
   it('accepts host names and IPv6 addresses as the bind host', () => {
@@ -174,6 +203,7 @@ describe('readConfig', () => {
       readonly baseFunctionPodUrl: string;
       readonly kubeconfig: string;
       readonly slimfaasPorts: readonly number[];
+      readonly store: StoreSetting;
       readonly stateDirectory: string;
     }>();
   });
