@@ -5,16 +5,13 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import type { Manifest, ManifestFunction } from './config/manifest.js';
 import type { ServerConfig } from './config/read-config.js';
-import { ActivityTracker } from './core/activity.js';
 import { systemClock } from './core/clock.js';
 import type { Logger } from './core/ports.js';
-import { createApp, type App } from './http/create-app.js';
+import type { App } from './http/create-app.js';
+import { composeCore } from './compose-core.js';
 import { startServer, type RunningServer } from './http/server.js';
 import { LocalProcessOrchestrator } from './orchestrators/local-process/local-process-orchestrator.js';
-import { SlimFaasMetrics } from './http/metrics.js';
 import { openStore } from './open-store.js';
-import { AsyncDispatcher } from './workers/async-dispatcher.js';
-import { ScalerWorker } from './workers/scaler-worker.js';
 
 export function createLogger(config: ServerConfig): Logger {
   return pino({ level: config.logLevel, base: { service: 'slimfaas' } });
@@ -66,7 +63,6 @@ export async function runUp(
     throw error;
   });
   const clock = systemClock;
-  const activity = new ActivityTracker(clock);
   const orchestrator = new LocalProcessOrchestrator({
     functions: manifest.functions.map((fn) =>
       withSlimFaasUrl(fn, fn.spec.defaultTrust === 'Trusted' ? internalServer.url : server.url),
@@ -82,37 +78,12 @@ export async function runUp(
     await Promise.all([server.close(0), internalServer.close(0)]);
     throw error;
   });
-  const scaler = new ScalerWorker({
+  const { scaler, dispatcher, app } = composeCore({
     orchestrator,
-    activity,
-    clock,
-    logger: logger.child({ component: 'scaler' }),
-    intervalMs: config.scaleIntervalMs,
-    scaledUpByDefaultWhenNeverCalled: config.podScaledUpByDefaultWhenInfrastructureHasNeverCalled,
-  });
-  const dispatcher = new AsyncDispatcher({
     store,
-    orchestrator,
-    waker: scaler,
-    activity,
+    config,
+    logger,
     clock,
-    logger: logger.child({ component: 'async' }),
-  });
-  const metrics = new SlimFaasMetrics({ orchestrator, store });
-  const app = createApp({
-    async: { store, callbacks: dispatcher, maxBodyBytes: config.asyncMaxBodyBytes },
-    metrics,
-    orchestrator,
-    activity,
-    waker: scaler,
-    logger: logger.child({ component: 'http' }),
-    clock,
-    settings: {
-      maxHeldRequestsPerFunction: config.maxHeldRequestsPerFunction,
-      maxRequestBodyBytes: config.maxRequestBodyBytes,
-      requestLogLevel: config.requestLogLevel,
-      externalSubscribers: config.subscribeEvents,
-    },
     isReady: () => ready,
   });
   holder.app = app;

@@ -3,19 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { ServerConfig } from './config/read-config.js';
-import { ActivityTracker } from './core/activity.js';
 import { normalizeIp } from './core/caller.js';
 import { systemClock } from './core/clock.js';
 import type { Logger, Orchestrator } from './core/ports.js';
 import type { FunctionState } from './core/topology.js';
 import { ipCallerPolicy } from './http/caller-policy.js';
-import { createApp } from './http/create-app.js';
-import { SlimFaasMetrics } from './http/metrics.js';
 import { startServer, type RunningServer } from './http/server.js';
 import { KubernetesOrchestrator } from './orchestrators/kubernetes/index.js';
+import { composeCore } from './compose-core.js';
 import { openStore } from './open-store.js';
-import { AsyncDispatcher } from './workers/async-dispatcher.js';
-import { ScalerWorker } from './workers/scaler-worker.js';
 
 export interface RunningServe {
   /** One URL per `SLIMFAAS_PORTS` entry. */
@@ -68,43 +64,18 @@ export async function runServe(
     state.remove();
     throw error;
   });
-  const activity = new ActivityTracker(clock);
-  const scaler = new ScalerWorker({
-    orchestrator,
-    activity,
-    clock,
-    logger: logger.child({ component: 'scaler' }),
-    intervalMs: config.scaleIntervalMs,
-    scaledUpByDefaultWhenNeverCalled: config.podScaledUpByDefaultWhenInfrastructureHasNeverCalled,
-  });
-  const dispatcher = new AsyncDispatcher({
-    store,
-    orchestrator,
-    waker: scaler,
-    activity,
-    clock,
-    logger: logger.child({ component: 'async' }),
-  });
   let ready = false;
-  const app = createApp({
-    async: { store, callbacks: dispatcher, maxBodyBytes: config.asyncMaxBodyBytes },
-    metrics: new SlimFaasMetrics({ orchestrator, store }),
+  const { scaler, dispatcher, app } = composeCore({
     orchestrator,
-    activity,
-    waker: scaler,
-    logger: logger.child({ component: 'http' }),
+    store,
+    config,
+    logger,
     clock,
-    settings: {
-      maxHeldRequestsPerFunction: config.maxHeldRequestsPerFunction,
-      maxRequestBodyBytes: config.maxRequestBodyBytes,
-      requestLogLevel: config.requestLogLevel,
-      externalSubscribers: config.subscribeEvents,
-    },
+    isReady: () => ready,
     isInternalCaller: ipCallerPolicy({
       trustedIps: trustedPodIps(orchestrator, config.podIps),
       trustedProxies: config.trustedProxies,
     }),
-    isReady: () => ready,
   });
   const servers: RunningServer[] = [];
   const closeServers = (graceMs: number): Promise<unknown> =>

@@ -1,37 +1,15 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNatsServer, type NatsServer } from '../helpers/nats-server.js';
 import { CLI, FN_SERVER, startSlimFaas, type SlimFaasProcess } from '../helpers/slimfaas-process.js';
+import { startCollector } from '../helpers/delivery-collector.js';
 import { waitUntil } from '../helpers/wait-until.js';
 
 /** Port range 44300–44349 is this file's. */
-interface Delivery {
-  function: string | null;
-  method: string;
-  path: string;
-  headers: Record<string, string>;
-  body: string;
-}
-
-/** Collects what the function received (fn-server POSTs each /event-sink request here). */
-async function startCollector(): Promise<{ url: string; deliveries: Delivery[]; server: Server }> {
-  const deliveries: Delivery[] = [];
-  const server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => {
-      deliveries.push(JSON.parse(body) as Delivery);
-      res.end();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, deliveries, server };
-}
 
 const manifest = (collector: string, from: number, to: number): string => `
 schemaVersion: 1

@@ -1,36 +1,12 @@
-import { createServer, type Server } from 'node:http';
 import { mkdtempSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FN_SERVER, startSlimFaas, status, type SlimFaasProcess } from '../helpers/slimfaas-process.js';
+import { startCollector } from '../helpers/delivery-collector.js';
 import { waitUntil } from '../helpers/wait-until.js';
 
 /** Port range 44000–44099 is this file's. */
-interface Delivery {
-  function: string | null;
-  method: string;
-  path: string;
-  query: Record<string, string>;
-  headers: Record<string, string>;
-  body: string;
-}
-
-/** Collects what the functions received (fn-server POSTs each /event-sink request here). */
-async function startCollector(): Promise<{ url: string; deliveries: Delivery[]; server: Server }> {
-  const deliveries: Delivery[] = [];
-  const server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => {
-      deliveries.push(JSON.parse(body) as Delivery);
-      res.end();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, deliveries, server };
-}
 
 function sinkFunction(
   name: string,
