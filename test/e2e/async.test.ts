@@ -154,7 +154,10 @@ processPorts: { from: 44050, to: 44099 }
 state: { mode: persistent, directory: ${state} }
 functions:${sinkFunction('slowsink', own.url, {
       env: ', SINK_DELAY_MS: "20"',
-      annotations: '      SlimFaas/NumberParallelRequest: "4"',
+      // Leases of the killed process expire after HttpTimeout + 10 s; a short HttpTimeout keeps the test short.
+      annotations:
+        '      SlimFaas/NumberParallelRequest: "4"\n' +
+        `      SlimFaas/Configuration: '{"DefaultAsync":{"HttpTimeout":2}}'`,
     })}
 `;
     let first: SlimFaasProcess | undefined = await startSlimFaas(manifest);
