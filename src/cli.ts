@@ -2,7 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { parseCliArgs } from './config/cli-args.js';
 import { loadManifest } from './config/manifest.js';
-import { readConfig } from './config/read-config.js';
+import { readConfig, type ServerConfig } from './config/read-config.js';
+import type { Logger } from './core/ports.js';
 import { createLogger, runUp } from './main.js';
 import { loadKubeConfig, runServe } from './serve.js';
 
@@ -44,51 +45,43 @@ async function main(argv: readonly string[]): Promise<number> {
 }
 
 async function up(files: readonly string[], port: number | undefined): Promise<number> {
-  const configResult = readConfig(process.env);
-  if (!configResult.ok) {
-    for (const e of configResult.errors) process.stderr.write(`error: ${e}\n`);
-    return EXIT_INVALID;
-  }
+  const config = readConfigOrReport();
+  if (config === undefined) return EXIT_INVALID;
   const result = loadManifest(files, port === undefined ? {} : { portOverride: port });
   for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);
   if (!result.ok) {
     for (const e of result.errors) process.stderr.write(`error: ${e}\n`);
     return EXIT_INVALID;
   }
-  const logger = createLogger(configResult.config);
-  const running = await runUp(result.manifest, configResult.config, logger);
+  const logger = createLogger(config);
+  const running = await runUp(result.manifest, config, logger);
   process.stdout.write(`Entrypoint: ${running.url}\n`);
-  return new Promise<number>((resolve) => {
-    let signals = 0;
-    const onSignal = (signal: NodeJS.Signals): void => {
-      signals++;
-      if (signals > 1) {
-        logger.warn({ signal }, 'second signal: exiting now');
-        resolve(EXIT_FAILURE);
-        return;
-      }
-      logger.info({ signal }, 'shutting down');
-      running.shutdown().then(
-        () => resolve(EXIT_OK),
-        () => resolve(EXIT_FAILURE),
-      );
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
+  return untilSignal(running, logger);
 }
 
 /** `slimfaas serve`: Kubernetes mode, configured by the environment only. */
 async function serve(): Promise<number> {
-  const configResult = readConfig(process.env);
-  if (!configResult.ok) {
-    for (const e of configResult.errors) process.stderr.write(`error: ${e}\n`);
-    return EXIT_INVALID;
-  }
-  const config = configResult.config;
+  const config = readConfigOrReport();
+  if (config === undefined) return EXIT_INVALID;
   const logger = createLogger(config);
   const running = await runServe(config, loadKubeConfig(config), logger);
   process.stdout.write(`Entrypoint: ${running.urls.join(' ')}\n`);
+  return untilSignal(running, logger);
+}
+
+/** The settings, or undefined after printing every problem (the caller exits 2). */
+function readConfigOrReport(): ServerConfig | undefined {
+  const result = readConfig(process.env);
+  if (result.ok) return result.config;
+  for (const e of result.errors) process.stderr.write(`error: ${e}\n`);
+  return undefined;
+}
+
+/**
+ * Runs until SIGINT/SIGTERM, then shuts down in order: exit 0 when shutdown completes, 1 when it fails.
+ * A second signal exits at once (1).
+ */
+function untilSignal(running: { shutdown(): Promise<void> }, logger: Logger): Promise<number> {
   return new Promise<number>((resolve) => {
     let signals = 0;
     const onSignal = (signal: NodeJS.Signals): void => {
