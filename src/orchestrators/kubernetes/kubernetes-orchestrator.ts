@@ -1,3 +1,4 @@
+import { checkScaleRequest } from '../../core/scale-request.js';
 import {
   AppsV1Api,
   CoreV1Api,
@@ -127,18 +128,13 @@ export class KubernetesOrchestrator implements Orchestrator {
   }
 
   setReplicas(name: string, replicas: number): Promise<void> {
-    const state = this.#snapshot.get(name);
-    if (state === undefined) {
-      return Promise.reject(new SlimFaasError('function_not_found', `function ${name} not found`));
-    }
-    if (!Number.isSafeInteger(replicas) || replicas < 0) {
-      return Promise.reject(
-        new SlimFaasError('bad_request', `invalid replica count ${replicas} for ${name}`),
-      );
-    }
-    if (this.#closing !== undefined) {
-      return Promise.reject(new SlimFaasError('shutting_down', `cannot scale ${name}: orchestrator closed`));
-    }
+    const checked = checkScaleRequest(this.#snapshot.get(name), {
+      name,
+      replicas,
+      closed: this.#closing !== undefined,
+    });
+    if (!checked.ok) return Promise.reject(checked.error);
+    const state = checked.target;
     if (state.requested === replicas) return Promise.resolve();
     this.#overrides.set(name, replicas);
     this.#patcher.request(name, state.podType, replicas);

@@ -1,7 +1,7 @@
+import { checkScaleRequest } from '../../core/scale-request.js';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { systemClock, type Clock } from '../../core/clock.js';
-import { SlimFaasError } from '../../core/errors.js';
 import type { Logger, Orchestrator, TopologyEvent } from '../../core/ports.js';
 import type { FunctionState } from '../../core/topology.js';
 import { FunctionReplicas } from './function-replicas.js';
@@ -85,18 +85,13 @@ export class LocalProcessOrchestrator implements Orchestrator {
   }
 
   setReplicas(name: string, replicas: number): Promise<void> {
-    const fn = this.#functions.get(name);
-    if (fn === undefined) {
-      return Promise.reject(new SlimFaasError('function_not_found', `function ${name} is not defined`));
-    }
-    if (!Number.isSafeInteger(replicas) || replicas < 0) {
-      return Promise.reject(
-        new SlimFaasError('bad_request', `invalid replica count ${replicas} for ${name}`),
-      );
-    }
-    if (this.#closing !== undefined) {
-      return Promise.reject(new SlimFaasError('shutting_down', `cannot scale ${name}: orchestrator closed`));
-    }
+    const checked = checkScaleRequest(this.#functions.get(name), {
+      name,
+      replicas,
+      closed: this.#closing !== undefined,
+    });
+    if (!checked.ok) return Promise.reject(checked.error);
+    const fn = checked.target;
     fn.setRequested(replicas);
     return Promise.resolve();
   }

@@ -1,3 +1,4 @@
+import { checkScaleRequest } from '../../core/scale-request.js';
 import { SlimFaasError } from '../../core/errors.js';
 import type { FunctionSpec } from '../../core/function-spec.js';
 import type { Orchestrator, TopologyEvent } from '../../core/ports.js';
@@ -72,17 +73,13 @@ export class MemoryOrchestrator implements Orchestrator {
 
   setReplicas(name: string, replicas: number): Promise<void> {
     this.#scaleCalls.push({ name, replicas });
-    const fn = this.#functions.get(name);
-    if (fn === undefined)
-      return Promise.reject(new SlimFaasError('function_not_found', `function ${name} not found`));
-    if (!Number.isSafeInteger(replicas) || replicas < 0) {
-      return Promise.reject(
-        new SlimFaasError('bad_request', `invalid replica count ${replicas} for ${name}`),
-      );
-    }
-    if (this.#closing !== undefined) {
-      return Promise.reject(new SlimFaasError('shutting_down', `cannot scale ${name}: orchestrator closed`));
-    }
+    const checked = checkScaleRequest(this.#functions.get(name), {
+      name,
+      replicas,
+      closed: this.#closing !== undefined,
+    });
+    if (!checked.ok) return Promise.reject(checked.error);
+    const fn = checked.target;
     if (fn.requested !== replicas) {
       fn.requested = replicas;
       this.#publish(fn);
