@@ -78,12 +78,17 @@ export async function startAppStack(
     isInternalCaller?: CallerPolicy;
     externalSubscribers?: ReadonlyMap<string, readonly string[]>;
     maxRequestBodyBytes?: number;
+    /** Held sync requests per function (default 100). */
+    maxHeld?: number;
+    /** When false, replicas become ready only through `orchestrator.setReady` (default true). */
+    autoReady?: boolean;
   } = {},
 ): Promise<AppStack> {
   const replicas = new Replicas();
   const orchestrator = new MemoryOrchestrator({
     functions: functions.map((spec) => ({ spec })),
     startReplica: replicas.start,
+    autoReady: options.autoReady ?? true,
   });
   const activity = new ActivityTracker(systemClock);
   const scaler = new ScalerWorker({
@@ -101,7 +106,7 @@ export async function startAppStack(
     logger: recordingLogger(),
     clock: systemClock,
     settings: {
-      maxHeldRequestsPerFunction: 100,
+      maxHeldRequestsPerFunction: options.maxHeld ?? 100,
       maxRequestBodyBytes: options.maxRequestBodyBytes ?? 1024 * 1024,
       requestLogLevel: 'debug',
       ...(options.externalSubscribers ? { externalSubscribers: options.externalSubscribers } : {}),

@@ -1,103 +1,36 @@
-import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ActivityTracker } from '../../src/core/activity.js';
-import { systemClock } from '../../src/core/clock.js';
-import { createApp, type App } from '../../src/http/create-app.js';
-import { startServer, type RunningServer } from '../../src/http/server.js';
-import { MemoryOrchestrator } from '../../src/orchestrators/memory/memory-orchestrator.js';
-import { ScalerWorker } from '../../src/workers/scaler-worker.js';
-import { recordingLogger, testFunctionSpec } from '../contracts/orchestrator-contract.js';
+import type { MemoryOrchestrator } from '../../src/orchestrators/memory/memory-orchestrator.js';
+import { startAppStack, type AppStack, type Behaviour } from '../helpers/app-stack.js';
+import { testFunctionSpec } from '../helpers/test-function-spec.js';
 import { waitUntil } from '../helpers/wait-until.js';
 
-/** What each upstream replica does, by path; replicas report which one answered. */
-type Route = (req: IncomingMessage, res: ServerResponse, replica: string) => void;
-const routes = new Map<string, Route>();
-
-async function startUpstream(name: string, index: number) {
-  const replica = `${name}-${index}`;
-  const server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0] as string;
-    const route = routes.get(path);
-    if (route) return route(req, res, replica);
-    let bytes = 0;
-    req.on('data', (c: Buffer) => (bytes += c.length));
-    req.on('end', () => {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ replica, url: req.url, method: req.method, bytes, headers: req.headers }));
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    stop: () => new Promise<void>((r) => server.close(() => r())),
-  };
-}
-
-interface Stack {
-  readonly orchestrator: MemoryOrchestrator;
-  readonly url: string;
-  close(): Promise<void>;
-}
-
-/** The real app, scaler and server over a MemoryOrchestrator whose replicas are real HTTP servers. */
-async function startStack(
-  functions: ConstructorParameters<typeof MemoryOrchestrator>[0]['functions'],
-  options: { autoReady?: boolean; maxHeld?: number } = {},
-): Promise<Stack> {
-  const orchestrator = new MemoryOrchestrator({
-    functions,
-    startReplica: startUpstream,
-    autoReady: options.autoReady ?? true,
-  });
-  const activity = new ActivityTracker(systemClock);
-  const scaler = new ScalerWorker({
-    orchestrator,
-    activity,
-    clock: systemClock,
-    logger: recordingLogger(),
-    intervalMs: 50,
-    scaledUpByDefaultWhenNeverCalled: false,
-  });
-  const app: App = createApp({
-    orchestrator,
-    activity,
-    waker: scaler,
-    logger: recordingLogger(),
-    clock: systemClock,
-    settings: {
-      maxHeldRequestsPerFunction: options.maxHeld ?? 100,
-      maxRequestBodyBytes: 10 * 1024 * 1024,
-      requestLogLevel: 'debug',
-    },
-    isReady: () => true,
-  });
-  await orchestrator.start();
-  scaler.start();
-  const server: RunningServer = await startServer(app.handle, { host: '127.0.0.1', port: 0 });
-  return {
-    orchestrator,
-    url: server.url,
-    async close() {
-      await server.close(100);
-      scaler.close();
-      await app.close();
-      await orchestrator.close();
-    },
-  };
-}
-
-let stack: Stack;
+let stack: AppStack;
 let orchestrator: MemoryOrchestrator;
 let server: { url: string };
 
+/** What a replica does for a path: `replica` is the id of the replica that answers. */
+type Route = (req: IncomingMessage, res: ServerResponse, replica: string) => void;
+const routes = {
+  set(path: string, route: Route): void {
+    stack.replicas.behaviours.set(path, (req, res, received) => route(req, res, received.replica));
+  },
+};
+
+/** Echoes what the replica received, as JSON. */
+const echo: Behaviour = (_req, res, received) => {
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.end(JSON.stringify({ replica: received.replica, url: received.url, method: received.method }));
+};
+
 beforeAll(async () => {
-  stack = await startStack([
-    { spec: testFunctionSpec('warm', { replicasMin: 2, replicasAtStart: 2 }) },
-    { spec: testFunctionSpec('cold') },
-  ]);
+  stack = await startAppStack(
+    [testFunctionSpec('warm', { replicasMin: 2, replicasAtStart: 2 }), testFunctionSpec('cold')],
+    { maxRequestBodyBytes: 10 * 1024 * 1024 },
+  );
   orchestrator = stack.orchestrator;
   server = { url: stack.url };
+  for (const path of ['/a/b/', '/', '/x', '/echo']) stack.replicas.behaviours.set(path, echo);
   await waitUntil(
     () => [...(orchestrator.functions().get('warm')?.replicas ?? [])].filter((r) => r.ready).length === 2,
   );
@@ -215,7 +148,7 @@ describe('sync proxy (in-process, real sockets)', () => {
 
 describe('sync proxy: held requests', () => {
   it('answers 503 beyond the bound of held requests, and releases the held ones the moment a replica is ready', async () => {
-    const gated = await startStack([{ spec: testFunctionSpec('gated') }], { autoReady: false, maxHeld: 2 });
+    const gated = await startAppStack([testFunctionSpec('gated')], { autoReady: false, maxHeld: 2 });
     try {
       const held = [fetch(`${gated.url}/function/gated/a`), fetch(`${gated.url}/function/gated/b`)];
       await waitUntil(() => gated.orchestrator.functions().get('gated')?.replicas.length === 1);
