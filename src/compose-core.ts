@@ -1,11 +1,13 @@
 import type { ServerConfig } from './config/read-config.js';
 import { ActivityTracker } from './core/activity.js';
 import type { Clock } from './core/clock.js';
+import type { Leadership } from './core/leadership.js';
 import type { Logger, Orchestrator } from './core/ports.js';
 import type { StateStore } from './core/state-store.js';
 import type { CallerPolicy } from './http/caller-policy.js';
 import { createApp, type App } from './http/create-app.js';
 import { SlimFaasMetrics } from './http/metrics.js';
+import { ActivitySync } from './workers/activity-sync.js';
 import { AsyncDispatcher } from './workers/async-dispatcher.js';
 import { ScalerWorker } from './workers/scaler-worker.js';
 
@@ -13,23 +15,35 @@ import { ScalerWorker } from './workers/scaler-worker.js';
 export interface Core {
   readonly scaler: ScalerWorker;
   readonly dispatcher: AsyncDispatcher;
+  /** Shares activity with the other replicas; the `Waker` of the routes and the dispatcher. */
+  readonly activitySync: ActivitySync;
+  /** Which node leads (the one that scales and dispatches): for status, the dashboard and later workers. */
+  readonly leadership: Leadership;
   readonly app: App;
 }
 
 /**
  * Wires the mode-independent parts — activity, scaler, async dispatcher, metrics and the HTTP app — the
- * same way for `slimfaas up` (main.ts) and `slimfaas serve` (serve.ts). Nothing is started here.
+ * same way for `slimfaas up` (main.ts) and `slimfaas serve` (serve.ts). Nothing is started here; start in
+ * this order: `await activitySync.start()` (a new leader must know the shared activity before it scales),
+ * `leadership.start()`, `scaler.start()`, `dispatcher.start()`.
+ *
+ * Only the leader scales and dispatches. Gaining leadership runs the scaler and a dispatch pass at once; losing
+ * it runs a pass at once, which abandons the attempts in flight (their leases expire; the new leader
+ * redelivers them).
  */
 export function composeCore(options: {
   readonly orchestrator: Orchestrator;
   readonly store: StateStore;
+  readonly leadership: Leadership;
   readonly config: ServerConfig;
   readonly logger: Logger;
   readonly clock: Clock;
   readonly isReady: () => boolean;
   readonly isInternalCaller?: CallerPolicy;
 }): Core {
-  const { orchestrator, store, config, logger, clock } = options;
+  const { orchestrator, store, leadership, config, logger, clock } = options;
+  const isLeader = () => leadership.isLeader();
   const activity = new ActivityTracker(clock);
   const scaler = new ScalerWorker({
     orchestrator,
@@ -38,21 +52,36 @@ export function composeCore(options: {
     logger: logger.child({ component: 'scaler' }),
     intervalMs: config.scaleIntervalMs,
     scaledUpByDefaultWhenNeverCalled: config.podScaledUpByDefaultWhenInfrastructureHasNeverCalled,
+    isLeader,
+  });
+  const activitySync = new ActivitySync({
+    store,
+    activity,
+    scaler,
+    orchestrator,
+    leadership,
+    clock,
+    logger: logger.child({ component: 'activity' }),
   });
   const dispatcher = new AsyncDispatcher({
     store,
     orchestrator,
-    waker: scaler,
+    waker: activitySync,
     activity,
     clock,
     logger: logger.child({ component: 'async' }),
+    isLeader,
+  });
+  leadership.subscribe((leader) => {
+    if (leader) scaler.evaluateSoon();
+    void dispatcher.runPass();
   });
   const app = createApp({
     async: { store, callbacks: dispatcher, maxBodyBytes: config.asyncMaxBodyBytes },
     metrics: new SlimFaasMetrics({ orchestrator, store }),
     orchestrator,
     activity,
-    waker: scaler,
+    waker: activitySync,
     logger: logger.child({ component: 'http' }),
     clock,
     settings: {
@@ -64,5 +93,5 @@ export function composeCore(options: {
     ...(options.isInternalCaller === undefined ? {} : { isInternalCaller: options.isInternalCaller }),
     isReady: options.isReady,
   });
-  return { scaler, dispatcher, app };
+  return { scaler, dispatcher, activitySync, leadership, app };
 }

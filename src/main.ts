@@ -74,13 +74,17 @@ export async function runUp(
     stopGraceMs: config.shutdownGraceMs,
     ...(config.echoFunctionLogs ? { echoOutput: (line: string) => process.stdout.write(`${line}\n`) } : {}),
   });
-  const store = await openStore(config.store, join(stateDirectory, 'store')).catch(async (error: unknown) => {
+  const { store, leadership } = await openStore(config, {
+    embeddedDirectory: join(stateDirectory, 'store'),
+    logger,
+  }).catch(async (error: unknown) => {
     await Promise.all([server.close(0), internalServer.close(0)]);
     throw error;
   });
-  const { scaler, dispatcher, app } = composeCore({
+  const { scaler, dispatcher, activitySync, app } = composeCore({
     orchestrator,
     store,
+    leadership,
     config,
     logger,
     clock,
@@ -88,6 +92,8 @@ export async function runUp(
   });
   holder.app = app;
   await orchestrator.start();
+  await activitySync.start();
+  leadership.start();
   scaler.start();
   dispatcher.start();
   ready = true;
@@ -105,6 +111,8 @@ export async function runUp(
     ],
     ['stop async dispatcher', () => dispatcher.close()],
     ['stop scaler', () => scaler.close()],
+    ['release leadership', () => leadership.close()],
+    ['flush shared activity', () => activitySync.close()],
     ['close http', () => app.close()],
     ['stop replicas', () => orchestrator.close()],
     ['close store', () => store.close()],

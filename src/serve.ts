@@ -59,15 +59,19 @@ export async function runServe(
     config.store.kind === 'embedded'
       ? stateDirectory(config, logger)
       : { storeDirectory: '', remove: () => undefined };
-  const store = await openStore(config.store, state.storeDirectory).catch(async (error: unknown) => {
+  const { store, leadership } = await openStore(config, {
+    embeddedDirectory: state.storeDirectory,
+    logger,
+  }).catch(async (error: unknown) => {
     await orchestrator.close();
     state.remove();
     throw error;
   });
   let ready = false;
-  const { scaler, dispatcher, app } = composeCore({
+  const { scaler, dispatcher, activitySync, app } = composeCore({
     orchestrator,
     store,
+    leadership,
     config,
     logger,
     clock,
@@ -94,6 +98,8 @@ export async function runServe(
     await closeAll();
     throw error;
   }
+  await activitySync.start();
+  leadership.start();
   scaler.start();
   dispatcher.start();
   ready = true;
@@ -102,6 +108,8 @@ export async function runServe(
     ['stop accepting and drain', () => closeServers(config.shutdownGraceMs)],
     ['stop async dispatcher', () => dispatcher.close()],
     ['stop scaler', () => scaler.close()],
+    ['release leadership', () => leadership.close()],
+    ['flush shared activity', () => activitySync.close()],
     ['close http', () => app.close()],
     ['stop watching', () => orchestrator.close()],
     ['close store', () => store.close()],

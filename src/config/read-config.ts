@@ -34,6 +34,15 @@ const integer =
       : { ok: false, expected: `an integer ≥ ${min}` };
   };
 
+const integerBetween =
+  (min: number, max: number) =>
+  (raw: string): Parsed<number> => {
+    const parsed = integer(min)(raw);
+    return parsed.ok && parsed.value <= max
+      ? parsed
+      : { ok: false, expected: `an integer from ${min} to ${max}` };
+  };
+
 const boolean = (raw: string): Parsed<boolean> => {
   const lower = raw.toLowerCase();
   return lower === 'true' || lower === 'false'
@@ -287,6 +296,20 @@ export const SETTINGS = {
     parse: store,
     description:
       'Where async requests, dead letters and activity live: `embedded` (SQLite, one replica) or `nats://host:port` URLs separated by "," (NATS JetStream, shared by replicas).',
+  }),
+  natsReplicas: setting({
+    env: 'SLIMFAAS_NATS_REPLICAS',
+    default: '1',
+    parse: integerBetween(1, 5),
+    description:
+      'NATS store: copies of every stream and KV bucket SlimFaas creates, `1` on one server, `3` on a 3-node JetStream cluster (existing ones keep theirs).',
+  }),
+  leaderLeaseMs: setting({
+    env: 'SLIMFAAS_LEADER_LEASE_MS',
+    default: '3000',
+    parse: integer(300),
+    description:
+      "NATS store: the leader's lease, in milliseconds. The leader renews it every third, steps down two thirds after its last confirmed renewal, and another replica takes over once a full lease passed without renewal.",
   }),
   stateDirectory: setting({
     env: 'SLIMFAAS_STATE_DIRECTORY',

@@ -6,6 +6,12 @@ export interface Clock {
 
 export const systemClock: Clock = Object.freeze({ now: () => Date.now() });
 
+/**
+ * Epoch-based like `systemClock`, but never jumps (NTP steps, manual changes): for durations such as leases,
+ * where a clock moved backwards would extend a lease.
+ */
+export const monotonicClock: Clock = Object.freeze({ now: () => performance.timeOrigin + performance.now() });
+
 /** A clock tests move by hand. */
 export class ManualClock implements Clock {
   #now: number;

@@ -78,6 +78,13 @@ export interface QueueCounts {
   readonly dead: number;
 }
 
+/** See `StateStore.onActivity`. */
+export interface ActivityEvent {
+  readonly name: string;
+  readonly atMs: number;
+  readonly origin: 'local' | 'peer';
+}
+
 export interface DeadLetter {
   readonly id: string;
   readonly enqueuedAtMs: number;
@@ -176,8 +183,21 @@ export interface StateStore {
    */
   onEnqueued(listener: (queue: string) => void): () => void;
 
-  /** Records that `name` was active at `atMs`. Max-merge: an older time never replaces a newer one. */
+  /**
+   * Records that `name` was active at `atMs`. Max-merge: an older time never replaces a newer one. Every call
+   * is announced to `onActivity` listeners (of this store, and of the other nodes' for a clustered store), even
+   * when the stored time was already newer: a follower's wake must reach the leader whatever the clocks say.
+   */
   recordActivity(name: string, atMs: number): Promise<void>;
+
+  /**
+   * Notification of activity recorded after subscribing: this store's own `recordActivity` calls after commit
+   * (`origin: 'local'`) and, for a clustered store, the other nodes' as soon as it learns of them (`'peer'`;
+   * the leader wakes functions from these). `atMs` is the stored time after the merge, or the recorded time.
+   * Activity recorded before subscribing is not reported (read it with `activity()`). Returns an
+   * unsubscribe function.
+   */
+  onActivity(listener: (event: ActivityEvent) => void): () => void;
 
   /** Last activity time per name. */
   activity(): Promise<ReadonlyMap<string, number>>;

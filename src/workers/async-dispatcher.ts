@@ -162,7 +162,7 @@ export class AsyncDispatcher implements AsyncCallbackSink {
   }
 
   async #pass(): Promise<void> {
-    if (this.#o.isLeader !== undefined && !this.#o.isLeader()) {
+    if (!this.#leads()) {
       this.#abandonAll();
       return;
     }
@@ -175,7 +175,8 @@ export class AsyncDispatcher implements AsyncCallbackSink {
       const functions = this.#o.orchestrator.functions();
       for (const name of [...this.#knownQueues]) {
         const fn = functions.get(name);
-        if (fn === undefined || this.#closing !== undefined) continue;
+        // Leadership may be lost during a pass: lease nothing more (the next pass abandons what is in flight).
+        if (fn === undefined || this.#closing !== undefined || !this.#leads()) continue;
         // Keeps the function up while its queue holds work (ready, in flight or waiting for a retry).
         this.#o.activity.touch(name);
         const next = await this.#dispatchQueue(fn);
@@ -333,6 +334,10 @@ export class AsyncDispatcher implements AsyncCallbackSink {
 
   #leaseLost(tracked: Tracked, result: LeaseOperationResult): void {
     logLeaseLost(this.#o.logger, tracked, result);
+  }
+
+  #leads(): boolean {
+    return this.#o.isLeader === undefined || this.#o.isLeader();
   }
 
   #abandonAll(): void {

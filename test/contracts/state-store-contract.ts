@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RetryPolicy } from '../../src/core/function-spec.js';
 import {
   LEASE_EXPIRED,
+  type ActivityEvent,
   type LeaseOptions,
   type LeasedElement,
   type QueueElement,
@@ -264,6 +265,25 @@ export function describeStateStoreContract(label: string, makeTarget: () => Prom
       expect(activity.get(`${fn}-2`)).toBe(T0);
       await store.recordActivity(fn, T0 + 200);
       expect((await store.activity()).get(fn)).toBe(T0 + 200);
+    });
+
+    it('announces each recorded activity to onActivity listeners after commit, until unsubscribed', async () => {
+      const fn = `${q}-activity`;
+      const seen: ActivityEvent[] = [];
+      const unsubscribe = store.onActivity((event) => {
+        if (event.name.startsWith(fn)) seen.push(event);
+      });
+      await store.recordActivity(fn, T0 + 100);
+      expect(seen).toEqual([{ name: fn, atMs: T0 + 100, origin: 'local' }]);
+      // Announced even when the stored time is newer: a follower's wake must reach the leader.
+      await store.recordActivity(fn, T0 + 50);
+      expect(seen).toHaveLength(2);
+      expect(seen[1]).toMatchObject({ name: fn, origin: 'local' });
+      expect(seen[1]?.atMs).toBeGreaterThanOrEqual(T0 + 50);
+      expect((await store.activity()).get(fn)).toBe(T0 + 100);
+      unsubscribe();
+      await store.recordActivity(fn, T0 + 200);
+      expect(seen).toHaveLength(2);
     });
 
     it('stores key/values, with an optional expiry', async () => {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { SlimFaasError } from '../../core/errors.js';
 import {
   StoreUnavailableError,
+  type ActivityEvent,
   type AttemptEnd,
   type DeadLetter,
   type LeaseOperationResult,
@@ -53,6 +54,7 @@ export class EmbeddedStateStore implements StateStore {
   readonly #db: DatabaseThread;
   readonly #tempDirectory: string | undefined;
   readonly #listeners = new Set<(queue: string) => void>();
+  readonly #activityListeners = new Set<(event: ActivityEvent) => void>();
   #pending: Pending[] = [];
   #flushScheduled = false;
   #closing: Promise<void> | undefined;
@@ -141,6 +143,13 @@ export class EmbeddedStateStore implements StateStore {
 
   async recordActivity(name: string, atMs: number): Promise<void> {
     await this.#submit({ type: 'recordActivity', name, atMs });
+    notifyAll(this.#activityListeners, { name, atMs, origin: 'local' });
+  }
+
+  /** A single node has no peers: only this store's own writes are reported. */
+  onActivity(listener: (event: ActivityEvent) => void): () => void {
+    this.#activityListeners.add(listener);
+    return () => this.#activityListeners.delete(listener);
   }
 
   activity(): Promise<ReadonlyMap<string, number>> {
@@ -213,12 +222,16 @@ export class EmbeddedStateStore implements StateStore {
   }
 
   #notify(queue: string): void {
-    for (const listener of this.#listeners) {
-      try {
-        listener(queue);
-      } catch {
-        // A listener's failure is its own; it must not turn a committed enqueue into a rejection.
-      }
+    notifyAll(this.#listeners, queue);
+  }
+}
+
+function notifyAll<T>(listeners: ReadonlySet<(event: T) => void>, event: NoInfer<T>): void {
+  for (const listener of listeners) {
+    try {
+      listener(event);
+    } catch {
+      // A listener's failure is its own; it must not turn a committed write into a rejection.
     }
   }
 }

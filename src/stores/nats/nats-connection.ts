@@ -4,35 +4,50 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { SlimFaasError } from '../../core/errors.js';
 import { StoreUnavailableError } from '../../core/state-store.js';
 import { NatsQueues } from './nats-queues.js';
-import { ACTIVITY_BUCKET, QUEUE_BUCKET, VALUES_BUCKET, ensureStreams } from './nats-resources.js';
+import {
+  ACTIVITY_BUCKET,
+  LEADER_BUCKET,
+  QUEUE_BUCKET,
+  VALUES_BUCKET,
+  ensureStreams,
+} from './nats-resources.js';
 
 export interface Resources {
   readonly nc: NatsConnection;
   readonly queues: NatsQueues;
   readonly activityKv: KV;
   readonly valuesKv: KV;
+  /** One key, `leader`: the leadership lease (see nats-leadership.ts). */
+  readonly leaderKv: KV;
 }
 
 /**
- * Streams and buckets, created if missing. The queues bucket has `allow_direct: false`: its reads go to the
- * stream leader, so in a cluster a ledger read is never older than the compare-and-set it prepares.
+ * Streams and buckets, created if missing, each with `replicas` copies. The queues and leader buckets have
+ * `allow_direct: false`: their reads go to the stream leader, so in a cluster a read is never older than the
+ * compare-and-set it prepares (a ledger, a lease).
  */
 export async function openResources(
   nc: NatsConnection,
-  options: { readonly timeoutMs: number; readonly ackWaitMs: number; readonly maxAckPending: number },
+  options: {
+    readonly timeoutMs: number;
+    readonly ackWaitMs: number;
+    readonly maxAckPending: number;
+    readonly replicas: number;
+  },
 ): Promise<Resources> {
-  const { timeoutMs } = options;
+  const { timeoutMs, replicas } = options;
   const js = jetstream(nc, { timeout: timeoutMs });
   const jsm = await jetstreamManager(nc, { timeout: timeoutMs });
-  await ensureStreams(jsm);
+  await ensureStreams(jsm, replicas);
   const kvm = new Kvm(js);
-  const [queuesKv, activityKv, valuesKv] = await Promise.all([
-    kvm.create(QUEUE_BUCKET, { history: 1, allow_direct: false }),
-    kvm.create(ACTIVITY_BUCKET, { history: 1 }),
-    kvm.create(VALUES_BUCKET, { history: 1 }),
+  const [queuesKv, activityKv, valuesKv, leaderKv] = await Promise.all([
+    kvm.create(QUEUE_BUCKET, { history: 1, allow_direct: false, replicas }),
+    kvm.create(ACTIVITY_BUCKET, { history: 1, replicas }),
+    kvm.create(VALUES_BUCKET, { history: 1, replicas }),
+    kvm.create(LEADER_BUCKET, { history: 1, allow_direct: false, replicas }),
   ]);
   const queues = new NatsQueues({ ...options, nc, js, jsm, kv: queuesKv });
-  return { nc, queues, activityKv, valuesKv };
+  return { nc, queues, activityKv, valuesKv, leaderKv };
 }
 
 export function withDeadline<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {

@@ -23,22 +23,45 @@ export async function compareAndSet(kv: KV, key: string, entry: KvEntry | null, 
   }
 }
 
-/** Max-merge by read-modify-write with revision CAS: an older time never replaces a newer one. */
-export async function recordActivity(kv: KV, name: string, atMs: number): Promise<void> {
-  const key = encodeKey(name);
+/**
+ * An activity value is `<atMs>@<origin>`: the origin (the writing store's id) lets a store tell its own writes
+ * from its peers' in the watch. A bare number (older values) reads as written by nobody in particular.
+ */
+export function encodeActivity(atMs: number, origin: string): string {
+  return `${atMs}@${origin}`;
+}
+
+export function decodeActivity(text: string): { readonly atMs: number; readonly origin: string } {
+  const at = text.indexOf('@');
+  return at === -1
+    ? { atMs: Number(text), origin: '' }
+    : { atMs: Number(text.slice(0, at)), origin: text.slice(at + 1) };
+}
+
+/**
+ * Max-merge by read-modify-write with revision CAS: an older time never replaces a newer one. Always writes
+ * (the newer time, with this origin), so that every call raises a watch event the leader sees. Returns the
+ * stored time.
+ */
+export async function recordActivity(
+  kv: KV,
+  options: { readonly name: string; readonly atMs: number; readonly origin: string },
+): Promise<number> {
+  const key = encodeKey(options.name);
   for (let round = 0; round < MAX_CAS_ROUNDS; round++) {
     const entry = await kv.get(key);
-    if (isLive(entry) && Number(entry.string()) >= atMs) return;
-    if (await compareAndSet(kv, key, entry, String(atMs))) return;
+    const stored = isLive(entry) ? decodeActivity(entry.string()).atMs : 0;
+    const atMs = Math.max(stored, options.atMs);
+    if (await compareAndSet(kv, key, entry, encodeActivity(atMs, options.origin))) return atMs;
   }
-  throw new StoreUnavailableError(`activity of ${name}: too many concurrent writers`);
+  throw new StoreUnavailableError(`activity of ${options.name}: too many concurrent writers`);
 }
 
 export async function readActivity(kv: KV): Promise<Map<string, number>> {
   const activity = new Map<string, number>();
   for (const key of await listKeys(kv)) {
     const entry = await kv.get(key);
-    if (isLive(entry)) activity.set(decodeKey(key), Number(entry.string()));
+    if (isLive(entry)) activity.set(decodeKey(key), decodeActivity(entry.string()).atMs);
   }
   return activity;
 }

@@ -18,6 +18,7 @@ export const DEAD_STREAM = 'SLIMFAAS_DEAD_LETTERS';
 export const QUEUE_BUCKET = 'slimfaas_queues';
 export const ACTIVITY_BUCKET = 'slimfaas_activity';
 export const VALUES_BUCKET = 'slimfaas_values';
+export const LEADER_BUCKET = 'slimfaas_leader';
 const DUPLICATE_WINDOW_MS = 120_000;
 
 /** Queue names become subject tokens and consumer names, so they are restricted to these characters. */
@@ -49,11 +50,15 @@ export function isWrongLastSequence(error: unknown): boolean {
   );
 }
 
-/** Creates the two streams unless they exist (a replica that loses the creation race uses the winner's). */
-export async function ensureStreams(jsm: JetStreamManager): Promise<void> {
+/**
+ * Creates the two streams unless they exist (a replica that loses the creation race uses the winner's).
+ * `replicas`: copies of each stream in a NATS cluster (1 on a single server, 3 on a 3-node cluster); an existing
+ * stream keeps the replica count it was created with.
+ */
+export async function ensureStreams(jsm: JetStreamManager, replicas: number): Promise<void> {
   const common: Partial<StreamConfig> = {
     storage: StorageType.File,
-    num_replicas: 1,
+    num_replicas: replicas,
     duplicate_window: nanos(DUPLICATE_WINDOW_MS),
   };
   await ensureStream(jsm, {

@@ -8,7 +8,8 @@
  * - stream SLIMFAAS_DEAD_LETTERS (limits retention), subjects `slimfaas.dead.<queue>`: payload + history headers.
  * - KV slimfaas_queues: `c.<queue>.<id>` idempotence claims, `l.<queue>` the queue's ledger (delivered elements:
  *   lease, attempts, history, retry time), updated by revision compare-and-set.
- * - KV slimfaas_activity (max-merge by CAS) and slimfaas_values (expiry inside the value).
+ * - KV slimfaas_activity (max-merge by CAS, watched for the other replicas' activity) and slimfaas_values (expiry
+ *   inside the value); KV slimfaas_leader, the leadership lease (`leadership()`, nats-leadership.ts).
  *
  * Why the ledger, not ack_wait / nak(delay) / deliveryCount: the port takes time from the caller (`nowMs`) and
  * never reads a clock, while the server's timers run on its own clock. So a delivered message stays un-acked
@@ -24,6 +25,7 @@ import { connect, headers, type NatsConnection, type Subscription } from '@nats-
 import { SlimFaasError } from '../../core/errors.js';
 import {
   StoreUnavailableError,
+  type ActivityEvent,
   type AttemptEnd,
   type DeadLetter,
   type LeaseOperationResult,
@@ -33,7 +35,9 @@ import {
   type QueueElement,
   type StateStore,
 } from '../../core/state-store.js';
+import { watchActivity, type ActivityWatch } from './nats-activity.js';
 import * as records from './nats-kv-records.js';
+import { NatsLeadership, type NatsLeadershipOptions } from './nats-leadership.js';
 import { openResources, toStoreError, withDeadline, type Resources } from './nats-connection.js';
 import { HEADER_ORIGIN, notifySubject } from './nats-resources.js';
 import {
@@ -57,6 +61,8 @@ export interface NatsStateStoreOptions {
   readonly maxAckPending?: number;
   /** Connection name shown by the server (diagnostics). */
   readonly name?: string;
+  /** Copies of every stream and bucket it creates: 1 on one server (default), 3 on a 3-node cluster. */
+  readonly replicas?: number;
 }
 
 const NOTIFY_ALL = notifySubject('>');
@@ -66,6 +72,8 @@ export class NatsStateStore implements StateStore {
   readonly #timeoutMs: number;
   readonly #origin = randomUUID();
   readonly #listeners = new Set<(queue: string) => void>();
+  readonly #activityListeners = new Set<(event: ActivityEvent) => void>();
+  #activityWatch: ActivityWatch | undefined;
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #notifications: Subscription;
   #closing: Promise<void> | undefined;
@@ -99,9 +107,18 @@ export class NatsStateStore implements StateStore {
         timeoutMs,
         ackWaitMs: options.ackWaitMs ?? 300_000,
         maxAckPending: options.maxAckPending ?? 1_000,
+        replicas: options.replicas ?? 1,
       };
       const resources = await withDeadline(openResources(nc, limits), timeoutMs);
-      return new NatsStateStore(resources, timeoutMs);
+      const store = new NatsStateStore(resources, timeoutMs);
+      store.#activityWatch = await withDeadline(
+        watchActivity(resources.activityKv, {
+          origin: store.#origin,
+          onPeerActivity: (event) => notifyAll(store.#activityListeners, event),
+        }),
+        timeoutMs,
+      );
+      return store;
     } catch (error) {
       await nc?.close().catch(() => undefined);
       throw toStoreError(error, 'cannot open the NATS store');
@@ -226,11 +243,25 @@ export class NatsStateStore implements StateStore {
   }
 
   recordActivity(name: string, atMs: number): Promise<void> {
-    return this.#run(() => {
+    return this.#run(async () => {
       checkText('name', name);
       checkTime('atMs', atMs);
-      return records.recordActivity(this.#r.activityKv, name, atMs);
+      const stored = await records.recordActivity(this.#r.activityKv, { name, atMs, origin: this.#origin });
+      notifyAll(this.#activityListeners, { name, atMs: stored, origin: 'local' });
     });
+  }
+
+  onActivity(listener: (event: ActivityEvent) => void): () => void {
+    this.#activityListeners.add(listener);
+    return () => this.#activityListeners.delete(listener);
+  }
+
+  /**
+   * The leadership lease of the replicas sharing this NATS store, on this store's connection (a node cut off
+   * from NATS loses both at once). Close it before the store: `close()` releases the lease.
+   */
+  leadership(options: Omit<NatsLeadershipOptions, 'kv'>): NatsLeadership {
+    return new NatsLeadership({ ...options, kv: this.#r.leaderKv });
   }
 
   activity(): Promise<ReadonlyMap<string, number>> {
@@ -278,6 +309,7 @@ export class NatsStateStore implements StateStore {
     // Operations already submitted finish (or time out) first; then drain, bounded even if the server is gone.
     await Promise.allSettled([...this.#inFlight]);
     this.#notifications.unsubscribe();
+    this.#activityWatch?.stop();
     const { nc } = this.#r;
     await withDeadline(nc.drain(), this.#timeoutMs).catch(() => nc.close().catch(() => undefined));
   }
@@ -308,12 +340,16 @@ export class NatsStateStore implements StateStore {
   }
 
   #notify(queue: string): void {
-    for (const listener of this.#listeners) {
-      try {
-        listener(queue);
-      } catch {
-        // A listener's failure is its own; it must not turn a committed enqueue into a rejection.
-      }
+    notifyAll(this.#listeners, queue);
+  }
+}
+
+function notifyAll<T>(listeners: ReadonlySet<(event: T) => void>, event: NoInfer<T>): void {
+  for (const listener of listeners) {
+    try {
+      listener(event);
+    } catch {
+      // A listener's failure is its own; it must not turn a committed write into a rejection.
     }
   }
 }

@@ -42,6 +42,8 @@ describe('readConfig', () => {
       kubeconfig: '',
       slimfaasPorts: [5000],
       store: { kind: 'embedded' },
+      natsReplicas: 1,
+      leaderLeaseMs: 3000,
       stateDirectory: '',
     });
   });
@@ -67,6 +69,8 @@ describe('readConfig', () => {
       KUBECONFIG: '/home/me/.kube/config',
       SLIMFAAS_PORTS: '5000,5001',
       SLIMFAAS_STORE: 'nats://127.0.0.1:4222',
+      SLIMFAAS_NATS_REPLICAS: '3',
+      SLIMFAAS_LEADER_LEASE_MS: '1500',
       SLIMFAAS_STATE_DIRECTORY: '/var/lib/slimfaas',
     });
     expect(config).toEqual({
@@ -89,8 +93,20 @@ describe('readConfig', () => {
       kubeconfig: '/home/me/.kube/config',
       slimfaasPorts: [5000, 5001],
       store: { kind: 'nats', servers: ['nats://127.0.0.1:4222'] },
+      natsReplicas: 3,
+      leaderLeaseMs: 1500,
       stateDirectory: '/var/lib/slimfaas',
     });
+  });
+
+  it('refuses a NATS replica count outside 1–5 and a leader lease under 300 ms, by name', () => {
+    expect(expectErrors({ SLIMFAAS_NATS_REPLICAS: '6', SLIMFAAS_LEADER_LEASE_MS: '299' })).toEqual([
+      'SLIMFAAS_NATS_REPLICAS: expected an integer from 1 to 5, got "6"',
+      'SLIMFAAS_LEADER_LEASE_MS: expected an integer ≥ 300, got "299"',
+    ]);
+    expect(expectErrors({ SLIMFAAS_NATS_REPLICAS: '0' })).toEqual([
+      'SLIMFAAS_NATS_REPLICAS: expected an integer from 1 to 5, got "0"',
+    ]);
   });
 
   it('reads SLIMFAAS_STORE: embedded or NATS URLs, refusing anything else by name', () => {
@@ -204,6 +220,8 @@ describe('readConfig', () => {
       readonly kubeconfig: string;
       readonly slimfaasPorts: readonly number[];
       readonly store: StoreSetting;
+      readonly natsReplicas: number;
+      readonly leaderLeaseMs: number;
       readonly stateDirectory: string;
     }>();
   });
