@@ -17,6 +17,8 @@ export interface Core {
   readonly dispatcher: AsyncDispatcher;
   /** Shares activity with the other replicas; the `Waker` of the routes and the dispatcher. */
   readonly activitySync: ActivitySync;
+  /** This node's view of activity: its own requests, merged with its peers'. */
+  readonly activity: ActivityTracker;
   /** Which node leads (the one that scales and dispatches): for status, the dashboard and later workers. */
   readonly leadership: Leadership;
   readonly app: App;
@@ -93,5 +95,5 @@ export function composeCore(options: {
     ...(options.isInternalCaller === undefined ? {} : { isInternalCaller: options.isInternalCaller }),
     isReady: options.isReady,
   });
-  return { scaler, dispatcher, activitySync, leadership, app };
+  return { scaler, dispatcher, activitySync, activity, leadership, app };
 }
