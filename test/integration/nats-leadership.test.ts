@@ -158,14 +158,14 @@ describe('NatsLeadership: several SlimFaas nodes sharing one nats-server', () =>
     const name = `fn-${randomUUID().slice(0, 8)}`;
     const seenByA: ActivityEvent[] = [];
     const seenByB: ActivityEvent[] = [];
-    a!.store.onActivity((event) => event.name === name && seenByA.push(event));
-    b!.store.onActivity((event) => event.name === name && seenByB.push(event));
+    a.store.onActivity((event) => event.name === name && seenByA.push(event));
+    b.store.onActivity((event) => event.name === name && seenByB.push(event));
 
-    await a!.store.recordActivity(name, 1_000);
+    await a.store.recordActivity(name, 1_000);
     await waitUntil(() => seenByB.length === 1);
     expect(seenByB).toEqual([{ name, atMs: 1_000, origin: 'peer' }]);
     // b's write of an older time still reaches a (with the stored, newer time): wakes get through.
-    await b!.store.recordActivity(name, 500);
+    await b.store.recordActivity(name, 500);
     await waitUntil(() => seenByA.length === 2);
     expect(seenByA).toEqual([
       { name, atMs: 1_000, origin: 'local' },
