@@ -46,6 +46,7 @@ export function composeCore(options: {
     activity,
     clock,
     logger: logger.child({ component: 'async' }),
+    safetyIntervalMs: config.asyncSafetyIntervalMs,
   });
   const app = createApp({
     async: { store, callbacks: dispatcher, maxBodyBytes: config.asyncMaxBodyBytes },
@@ -58,6 +59,7 @@ export function composeCore(options: {
     settings: {
       maxHeldRequestsPerFunction: config.maxHeldRequestsPerFunction,
       maxRequestBodyBytes: config.maxRequestBodyBytes,
+      maxWaitForReplicaMs: config.maxWaitForReplicaMs,
       requestLogLevel: config.requestLogLevel,
       externalSubscribers: config.subscribeEvents,
     },
