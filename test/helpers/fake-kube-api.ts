@@ -102,7 +102,7 @@ export class FakeKubeApi {
     this.#server =
       options.tls === undefined
         ? createServer(handler)
-        : (createHttpsServer({ key: options.tls.key, cert: options.tls.cert }, handler) as unknown as Server);
+        : createHttpsServer({ key: options.tls.key, cert: options.tls.cert }, handler);
     for (const fault of options.faults ?? []) this.failNext(fault);
   }
 
