@@ -21,7 +21,9 @@ describe('KubernetesOrchestrator watches', () => {
     expect(h.api.dropWatches()).toBe(3);
     h.api.apply({ name: 'drop', replicas: 1, annotations: FUNCTION });
     h.api.apply({ name: 'added-meanwhile', replicas: 0, annotations: FUNCTION });
+    // Each watch reconnects on its own: the Pods watch may resume before the Deployments watch.
     await waitUntil(() => readyCount(h, 'drop') === 1, { message: 'drop scaled by the missed change' });
+    await waitUntil(() => h.state('added-meanwhile') !== undefined, { message: 'added-meanwhile seen' });
     expect(h.state('added-meanwhile')?.requested).toBe(0);
     expect(listCount(h, 'deployments')).toBe(1);
     const resumed = h.api.requests.filter(
