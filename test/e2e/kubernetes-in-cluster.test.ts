@@ -86,7 +86,9 @@ function serveInCluster(api: FakeKubeApi, root: string) {
       PATH: process.env['PATH'] ?? '',
       SLIMFAAS_LOG_LEVEL: 'warn',
       SLIMFAAS_PORTS: '0',
-      SLIMFAAS_SCALE_INTERVAL_MS: '100',
+      // SlimFaas's own names: one read as an alias, one that has no effect here (a warning).
+      Workers__ScaleReplicasDelayMilliseconds: '100',
+      REPLICAS_SYNCHRONISATION_WORKER_DELAY_MILLISECONDS: '3000',
       SLIMFAAS_IN_CLUSTER_PATH_PREFIX: root,
       KUBERNETES_SERVICE_HOST: '127.0.0.1',
       KUBERNETES_SERVICE_PORT: new URL(api.url).port,
@@ -113,6 +115,9 @@ describe('slimfaas serve with the in-cluster configuration', () => {
       message: `Entrypoint line; output so far: ${slimfaas.output()}`,
     });
 
+    expect(slimfaas.output()).toContain(
+      'warning: REPLICAS_SYNCHRONISATION_WORKER_DELAY_MILLISECONDS is a SlimFaas setting with no effect here',
+    );
     const listed = (await (await fetch(`${url}/status-functions`)).json()) as { Name: string }[];
     expect(listed.map((fn) => fn.Name)).toEqual(['hello']);
 
