@@ -72,7 +72,10 @@ async function serve(): Promise<number> {
 /** The settings, or undefined after printing every problem (the caller exits 2). */
 function readConfigOrReport(): ServerConfig | undefined {
   const result = readConfig(process.env);
-  if (result.ok) return result.config;
+  if (result.ok) {
+    for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);
+    return result.config;
+  }
   for (const e of result.errors) process.stderr.write(`error: ${e}\n`);
   return undefined;
 }

@@ -72,6 +72,7 @@ export function composeCore(options: {
     activity,
     clock,
     logger: logger.child({ component: 'async' }),
+    safetyIntervalMs: config.asyncSafetyIntervalMs,
     isLeader,
   });
   leadership.subscribe((leader) => {
@@ -89,6 +90,7 @@ export function composeCore(options: {
     settings: {
       maxHeldRequestsPerFunction: config.maxHeldRequestsPerFunction,
       maxRequestBodyBytes: config.maxRequestBodyBytes,
+      maxWaitForReplicaMs: config.maxWaitForReplicaMs,
       requestLogLevel: config.requestLogLevel,
       externalSubscribers: config.subscribeEvents,
     },

@@ -20,12 +20,28 @@ export interface RunningServe {
   shutdown(): Promise<void>;
 }
 
-/** In-cluster service account by default; the kubeconfig file named by `KUBECONFIG` when set. */
+/**
+ * In-cluster service account by default (token, CA and namespace files under
+ * `SLIMFAAS_IN_CLUSTER_PATH_PREFIX` + `/var/run/secrets/kubernetes.io/serviceaccount/`, API address from
+ * `KUBERNETES_SERVICE_HOST`/`_PORT`, read by the client library); the kubeconfig file named by
+ * `KUBECONFIG` when set.
+ */
 export function loadKubeConfig(config: ServerConfig): KubeConfig {
   const kubeConfig = new KubeConfig();
-  if (config.kubeconfig === '') kubeConfig.loadFromCluster();
+  if (config.kubeconfig === '') kubeConfig.loadFromCluster(config.inClusterPathPrefix);
   else kubeConfig.loadFromFile(config.kubeconfig);
   return kubeConfig;
+}
+
+/**
+ * `NAMESPACE` when set; otherwise the namespace of the current context: in-cluster, the service
+ * account's namespace file; with a kubeconfig, the context's `namespace`; else `default`.
+ */
+export function functionsNamespace(config: ServerConfig, kubeConfig: KubeConfig): string {
+  if (config.namespace !== '') return config.namespace;
+  const context = kubeConfig.getContextObject(kubeConfig.getCurrentContext());
+  const fromContext = context?.namespace?.trim() ?? '';
+  return fromContext === '' ? 'default' : fromContext;
 }
 
 /**
@@ -46,7 +62,7 @@ export async function runServe(
   const clock = systemClock;
   const orchestrator = new KubernetesOrchestrator({
     kubeConfig,
-    namespace: config.namespace,
+    namespace: functionsNamespace(config, kubeConfig),
     functionUrlTemplate: config.baseFunctionUrl,
     podUrlTemplate: config.baseFunctionPodUrl,
     logger,

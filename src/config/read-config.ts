@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { isAbsolute } from 'node:path';
 import { parseCidr, type Cidr } from '../core/caller.js';
+import { notApplicableWarnings } from './not-applicable-settings.js';
 
 /** A parsed setting value, or why the raw text is not acceptable ("expected …"). */
 type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly expected: string };
@@ -12,6 +13,12 @@ export interface Setting<T> {
   readonly default: string;
   readonly description: string;
   readonly parse: (raw: string) => Parsed<T>;
+  /**
+   * SlimFaas's other names for the same setting, same unit: the current version's .NET form
+   * (`Section__Key`) and the old version's name. Accepted like `env`; two names set to different
+   * values are an error.
+   */
+  readonly aliases?: readonly string[];
 }
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -139,9 +146,9 @@ const ports = (raw: string): Parsed<readonly number[]> => {
     : { ok: false, expected: 'comma-separated ports (0–65535)' };
 };
 
-/** A Kubernetes namespace name (DNS-1123 label). */
-const namespace = (raw: string): Parsed<string> =>
-  /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(raw)
+/** Empty (the service account's or the kubeconfig context's namespace) or a namespace name (DNS-1123 label). */
+const optionalNamespace = (raw: string): Parsed<string> =>
+  raw === '' || /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(raw)
     ? { ok: true, value: raw }
     : { ok: false, expected: 'a namespace name (lowercase DNS label)' };
 
@@ -203,12 +210,29 @@ export const SETTINGS = {
   }),
   scaleIntervalMs: setting({
     env: 'SLIMFAAS_SCALE_INTERVAL_MS',
+    aliases: ['Workers__ScaleReplicasDelayMilliseconds', 'SCALE_REPLICAS_WORKER_DELAY_MILLISECONDS'],
     default: '1000',
     parse: integer(50),
     description: 'Period of the scale loop, in milliseconds.',
   }),
+  maxWaitForReplicaMs: setting({
+    env: 'TIME_MAXIMUM_WAIT_FOR_AT_LEAST_ONE_POD_STARTED_FOR_SYNC_FUNCTION',
+    default: '0',
+    parse: integer(0),
+    description:
+      "Upper bound, in milliseconds, on a sync call's wait for a ready replica (old SlimFaas's global wait); 0 = only the function's `DefaultSync.HttpTimeout` bounds it (current SlimFaas).",
+  }),
+  asyncSafetyIntervalMs: setting({
+    env: 'SLIMFAAS_ASYNC_SAFETY_INTERVAL_MS',
+    aliases: ['Workers__QueuesDelayMilliseconds', 'SLIM_WORKER_DELAY_MILLISECONDS'],
+    default: '1000',
+    parse: integer(1),
+    description:
+      'Longest idle wait of the async dispatcher between wake signals (a fallback pass), in milliseconds.',
+  }),
   maxRequestBodyBytes: setting({
     env: 'SLIMFAAS_MAX_REQUEST_BODY_BYTES',
+    aliases: ['Kestrel__Limits__MaxRequestBodySize', 'SLIMFASS_MAX_REQUEST_BODY_SIZE'],
     default: '524288000',
     parse: integer(0),
     description: 'Largest sync request body, in bytes (SlimFaas default); 0 = unlimited.',
@@ -221,6 +245,7 @@ export const SETTINGS = {
   }),
   podScaledUpByDefaultWhenInfrastructureHasNeverCalled: setting({
     env: 'POD_SCALED_UP_BY_DEFAULT_WHEN_INFRASTRUCTURE_HAS_NEVER_CALLED',
+    aliases: ['SlimFaas__PodScaledUpByDefaultWhenInfrastructureHasNeverCalled'],
     default: 'false',
     parse: boolean,
     description:
@@ -254,19 +279,22 @@ export const SETTINGS = {
   }),
   namespace: setting({
     env: 'NAMESPACE',
-    default: 'default',
-    parse: namespace,
+    aliases: ['SlimFaas__Namespace'],
+    default: '',
+    parse: optionalNamespace,
     description:
-      '`slimfaas serve`: the namespace whose annotated Deployments and StatefulSets are functions.',
+      "`slimfaas serve`: the namespace whose annotated Deployments and StatefulSets are functions; empty = the service account's namespace in-cluster, the kubeconfig context's namespace, else `default`.",
   }),
   baseFunctionUrl: setting({
     env: 'BASE_FUNCTION_URL',
+    aliases: ['SlimFaas__BaseFunctionUrl'],
     default: 'http://{pod_ip}:{pod_port}',
     parse: urlTemplate,
     description: '`slimfaas serve`: where sync and async calls go, per pod.',
   }),
   baseFunctionPodUrl: setting({
     env: 'BASE_FUNCTION_POD_URL',
+    aliases: ['SlimFaas__BaseFunctionPodUrl'],
     default: 'http://{pod_ip}:{pod_port}',
     parse: urlTemplate,
     description: '`slimfaas serve`: per-pod target of publish-event.',
@@ -311,6 +339,13 @@ export const SETTINGS = {
     description:
       "NATS store: the leader's lease, in milliseconds. The leader renews it every third, steps down two thirds after its last confirmed renewal, and another replica takes over once a full lease passed without renewal.",
   }),
+  inClusterPathPrefix: setting({
+    env: 'SLIMFAAS_IN_CLUSTER_PATH_PREFIX',
+    default: '',
+    parse: optionalAbsolutePath,
+    description:
+      '`slimfaas serve`, for tests and unusual mounts: a directory prepended to `/var/run/secrets/kubernetes.io/serviceaccount/{token,ca.crt,namespace}` when the in-cluster configuration is read.',
+  }),
   stateDirectory: setting({
     env: 'SLIMFAAS_STATE_DIRECTORY',
     default: '',
@@ -326,29 +361,63 @@ type SettingValue<S> = S extends Setting<infer T> ? T : never;
 export type ServerConfig = { readonly [K in keyof typeof SETTINGS]: SettingValue<(typeof SETTINGS)[K]> };
 
 export type ConfigResult =
-  | { readonly ok: true; readonly config: ServerConfig }
+  | { readonly ok: true; readonly config: ServerConfig; readonly warnings: readonly string[] }
   | { readonly ok: false; readonly errors: readonly string[] };
 
 /**
  * Reads every setting from `env` (pass `process.env`; nothing else reads it). Unset means the
- * default; an empty or invalid value is an error (no silent fallback). Every problem is listed,
- * each naming its variable. The config is frozen.
+ * default; an empty or invalid value is an error (no silent fallback). A setting may be written under
+ * SlimFaas's other names (`aliases`). Every problem is listed, each naming its variable. SlimFaas
+ * settings that have no effect here give a warning each, with the reason (NOT_APPLICABLE). The
+ * config is frozen.
  */
 export function readConfig(env: Readonly<Record<string, string | undefined>>): ConfigResult {
   const errors: string[] = [];
   const config: Record<string, unknown> = {};
   for (const [key, definition] of Object.entries(SETTINGS) as [string, Setting<unknown>][]) {
-    const written = env[definition.env];
+    const found = writtenValue(definition, env);
+    if (found.kind === 'conflict') {
+      errors.push(`${found.names.join(' and ')}: name the same setting with different values; keep one`);
+      continue;
+    }
+    const name = found.kind === 'written' ? found.name : definition.env;
+    const written = found.kind === 'written' ? found.value : undefined;
     const raw = (written ?? definition.default).trim();
     const parsed = definition.parse(raw);
     if (written !== undefined && raw === '') {
-      errors.push(`${definition.env}: is empty; unset it to use the default (${definition.default})`);
+      errors.push(`${name}: is empty; unset it to use the default (${definition.default})`);
     } else if (!parsed.ok) {
-      errors.push(`${definition.env}: expected ${parsed.expected}, got ${JSON.stringify(written)}`);
+      errors.push(`${name}: expected ${parsed.expected}, got ${JSON.stringify(written)}`);
     } else {
       config[key] = parsed.value;
     }
   }
   if (errors.length > 0) return Object.freeze({ ok: false, errors: Object.freeze(errors) });
-  return Object.freeze({ ok: true, config: Object.freeze(config as ServerConfig) });
+  return Object.freeze({
+    ok: true,
+    config: Object.freeze(config as ServerConfig),
+    warnings: Object.freeze(notApplicableWarnings(env)),
+  });
+}
+
+type Written =
+  | { readonly kind: 'unset' }
+  | { readonly kind: 'written'; readonly name: string; readonly value: string }
+  | { readonly kind: 'conflict'; readonly names: readonly string[] };
+
+/** The value of a setting under its name or one of its aliases; several different values conflict. */
+function writtenValue(
+  definition: Setting<unknown>,
+  env: Readonly<Record<string, string | undefined>>,
+): Written {
+  const set = [definition.env, ...(definition.aliases ?? [])].flatMap((name) => {
+    const value = env[name];
+    return value === undefined ? [] : [{ name, value }];
+  });
+  const first = set[0];
+  if (first === undefined) return { kind: 'unset' };
+  if (set.some((entry) => entry.value.trim() !== first.value.trim())) {
+    return { kind: 'conflict', names: set.map((entry) => entry.name) };
+  }
+  return { kind: 'written', ...first };
 }

@@ -24,6 +24,12 @@ export interface AppSettings {
   readonly maxHeldRequestsPerFunction: number;
   /** Sync request bodies above this answer 413 (0 = unlimited). */
   readonly maxRequestBodyBytes: number;
+  /**
+   * Upper bound on a sync call's wait for a ready replica
+   * (`TIME_MAXIMUM_WAIT_FOR_AT_LEAST_ONE_POD_STARTED_FOR_SYNC_FUNCTION`); 0 or absent = the function's
+   * `DefaultSync.HttpTimeout` alone.
+   */
+  readonly maxWaitForReplicaMs?: number;
   readonly requestLogLevel: 'info' | 'debug';
   /** `SLIMFAAS_SUBSCRIBE_EVENTS`: event name → external subscriber URLs. Default: none. */
   readonly externalSubscribers?: ReadonlyMap<string, readonly string[]>;
@@ -78,6 +84,7 @@ export function createApp(deps: AppDeps): App {
     held,
     pools,
     maxRequestBodyBytes: deps.settings.maxRequestBodyBytes,
+    maxWaitForReplicaMs: deps.settings.maxWaitForReplicaMs ?? 0,
     requestLogLevel: deps.settings.requestLogLevel,
     isInternalCaller: deps.isInternalCaller ?? EVERY_CALLER_EXTERNAL,
     observer: deps.metrics,

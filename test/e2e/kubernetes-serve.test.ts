@@ -105,6 +105,42 @@ describe('slimfaas serve against a fake Kubernetes API', () => {
     expect(await slimfaas.exit).toBe(0);
   });
 
+  it('answers a call in flight to a pod deleted while serving at once (502), and sends the next one to its replacement', async () => {
+    const cluster = await fakeCluster();
+    cluster.api.apply({ name: 'fragile', replicas: 0, annotations: FUNCTION });
+    const slimfaas = await startServe(cluster);
+    const readyPods = async (): Promise<number> => {
+      const all = (await (await fetch(`${slimfaas.url}/status-functions`)).json()) as {
+        NumberReady: number;
+      }[];
+      return all[0]?.NumberReady ?? 0;
+    };
+    expect((await fetch(`${slimfaas.url}/function/fragile/warm-up`)).status).toBe(200);
+
+    // HttpTimeout is 120 s: only the deletion can end this call within the test's bound.
+    const inFlight = fetch(`${slimfaas.url}/function/fragile/hang`);
+    const hung = await waitUntil(() => cluster.api.podRequests('fragile-').find((r) => r.url === '/hang'), {
+      timeoutMs: 10_000,
+      message: 'the call at the pod',
+    });
+    cluster.api.deletePod(hung.pod);
+    const answer = await inFlight;
+    expect(answer.status).toBe(502);
+    expect(((await answer.json()) as { error: string }).error).toMatch(/^upstream_/);
+
+    await waitUntil(
+      async () =>
+        (await readyPods()) === 1 && !cluster.api.pods('fragile-').some((p) => p.metadata.name === hung.pod),
+      { timeoutMs: 15_000, message: 'the replacement pod ready' },
+    );
+    const next = await fetch(`${slimfaas.url}/function/fragile/after`);
+    expect(next.status).toBe(200);
+    expect(((await next.json()) as { pod: string }).pod).not.toBe(hung.pod);
+
+    slimfaas.child.kill('SIGTERM');
+    expect(await slimfaas.exit).toBe(0);
+  }, 60_000);
+
   it('delivers an async call to a pod of the woken function, with its SlimFaas-Element-Id', async () => {
     const cluster = await fakeCluster();
     cluster.api.apply({ name: 'worker', replicas: 0, annotations: FUNCTION });

@@ -82,6 +82,8 @@ export async function startAppStack(
     maxHeld?: number;
     /** When false, replicas become ready only through `orchestrator.setReady` (default true). */
     autoReady?: boolean;
+    /** `TIME_MAXIMUM_WAIT_FOR_AT_LEAST_ONE_POD_STARTED_FOR_SYNC_FUNCTION` (default 0: HttpTimeout alone). */
+    maxWaitForReplicaMs?: number;
   } = {},
 ): Promise<AppStack> {
   const replicas = new Replicas();
@@ -108,6 +110,7 @@ export async function startAppStack(
     settings: {
       maxHeldRequestsPerFunction: options.maxHeld ?? 100,
       maxRequestBodyBytes: options.maxRequestBodyBytes ?? 1024 * 1024,
+      maxWaitForReplicaMs: options.maxWaitForReplicaMs ?? 0,
       requestLogLevel: 'debug',
       ...(options.externalSubscribers ? { externalSubscribers: options.externalSubscribers } : {}),
     },

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { FakeControllers } from './fake-kube-controllers.js';
@@ -18,6 +19,10 @@ export interface FakeKubeApiOptions {
   readonly goneAs?: 'event' | 'http';
   /** Faults armed before the first request (see `failNext`). */
   readonly faults?: readonly FaultDefinition[];
+  /** Serve HTTPS with this PEM key and certificate (as a real API server does) instead of HTTP. */
+  readonly tls?: { readonly key: string; readonly cert: string };
+  /** When set, a request without `Authorization: Bearer <token>` answers 401 (as a real API server does). */
+  readonly requireToken?: string;
 }
 
 export interface FaultDefinition {
@@ -33,6 +38,7 @@ export interface RecordedRequest {
   readonly path: string;
   readonly query: URLSearchParams;
   readonly contentType: string | undefined;
+  readonly authorization: string | undefined;
   readonly status: number;
 }
 
@@ -76,6 +82,8 @@ export class FakeKubeApi {
   readonly #server: Server;
   readonly #controllers: FakeControllers;
   readonly #goneAs: 'event' | 'http';
+  readonly #requireToken: string | undefined;
+  readonly #scheme: 'http' | 'https';
   readonly #watches = new Set<ServerResponse>();
   readonly #faults: Fault[] = [];
   #url = '';
@@ -87,14 +95,21 @@ export class FakeKubeApi {
       readyDelayMs: 50,
       ...options.pods,
     });
-    this.#server = createServer((req, res) => this.#handle(req, res));
+    this.#requireToken = options.requireToken;
+    this.#scheme = options.tls === undefined ? 'http' : 'https';
+    const handler = (req: IncomingMessage, res: ServerResponse): void => this.#handle(req, res);
+    // An https.Server is an http.Server as far as listen/close/closeAllConnections go.
+    this.#server =
+      options.tls === undefined
+        ? createServer(handler)
+        : createHttpsServer({ key: options.tls.key, cert: options.tls.cert }, handler);
     for (const fault of options.faults ?? []) this.failNext(fault);
   }
 
   static async start(options: FakeKubeApiOptions = {}): Promise<FakeKubeApi> {
     const api = new FakeKubeApi(options);
     await new Promise<void>((resolve) => api.#server.listen(0, '127.0.0.1', resolve));
-    api.#url = `http://127.0.0.1:${(api.#server.address() as AddressInfo).port}`;
+    api.#url = `${api.#scheme}://127.0.0.1:${(api.#server.address() as AddressInfo).port}`;
     return api;
   }
 
@@ -207,9 +222,16 @@ export class FakeKubeApi {
         path: url.pathname,
         query: url.searchParams,
         contentType: req.headers['content-type'],
+        authorization: req.headers.authorization,
         status,
       });
     };
+    if (this.#requireToken !== undefined && req.headers.authorization !== `Bearer ${this.#requireToken}`) {
+      record(401);
+      req.resume();
+      sendStatus(res, 401, 'Unauthorized', 'missing or wrong bearer token');
+      return;
+    }
     const fault = this.#faults.find(
       (f) => f.remaining > 0 && f.method === method && url.pathname.includes(f.pathIncludes),
     );

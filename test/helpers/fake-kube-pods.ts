@@ -24,7 +24,8 @@ export interface PodRequest {
 /**
  * A REAL HTTP server standing in for a pod's container on 127.0.0.1 (own port). `/health` answers
  * 200; any other request is passed to `onRequest` and answered with JSON naming the pod, method,
- * URL and the body length.
+ * URL and the body length — except paths starting with `/hang`, which are recorded and never
+ * answered (a request in flight when the pod is deleted).
  */
 export async function startPodServer(
   podName: string,
@@ -44,6 +45,7 @@ export async function startPodServer(
       }
       const body = Buffer.concat(chunks).toString('utf8');
       onRequest({ pod: podName, method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
+      if (req.url?.startsWith('/hang') === true) return;
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ pod: podName, method: req.method, url: req.url, bodyBytes: bytes }));
     });

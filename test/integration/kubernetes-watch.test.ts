@@ -21,7 +21,9 @@ describe('KubernetesOrchestrator watches', () => {
     expect(h.api.dropWatches()).toBe(3);
     h.api.apply({ name: 'drop', replicas: 1, annotations: FUNCTION });
     h.api.apply({ name: 'added-meanwhile', replicas: 0, annotations: FUNCTION });
+    // Each watch reconnects on its own: the Pods watch may resume before the Deployments watch.
     await waitUntil(() => readyCount(h, 'drop') === 1, { message: 'drop scaled by the missed change' });
+    await waitUntil(() => h.state('added-meanwhile') !== undefined, { message: 'added-meanwhile seen' });
     expect(h.state('added-meanwhile')?.requested).toBe(0);
     expect(listCount(h, 'deployments')).toBe(1);
     const resumed = h.api.requests.filter(
@@ -29,6 +31,26 @@ describe('KubernetesOrchestrator watches', () => {
     );
     expect(resumed.length).toBeGreaterThanOrEqual(2);
     expect(resumed.every((r) => Number(r.query.get('resourceVersion')) > 0)).toBe(true);
+  });
+
+  it('resumes a watch from the resourceVersion of the last BOOKMARK, not only of the last event', async () => {
+    const h = await start([{ name: 'quiet', replicas: 0, annotations: FUNCTION }]);
+    await waitUntil(() => h.api.openWatches === 3, { message: 'three watches open' });
+    const podWatches = () =>
+      h.api.requests.filter((r) => r.path.endsWith('/pods') && r.query.get('watch') === 'true');
+    const firstVersion = Number(podWatches()[0]?.query.get('resourceVersion'));
+    expect(podWatches()[0]?.query.get('allowWatchBookmarks')).toBe('true');
+    // Changes to Deployments move the global resourceVersion on; the Pods watch sees no event of them.
+    h.api.apply({ name: 'unrelated', replicas: 0 });
+    h.api.bookmark();
+    const bookmarked = h.api.store.resourceVersion;
+    expect(bookmarked).toBeGreaterThan(firstVersion);
+    h.api.apply({ name: 'probe', replicas: 0, annotations: FUNCTION });
+    await waitUntil(() => h.state('probe') !== undefined, { message: 'probe seen after the bookmark' });
+    h.api.dropWatches();
+    await waitUntil(() => podWatches().length >= 2, { message: 'pods watch resumed' });
+    expect(Number(podWatches()[1]?.query.get('resourceVersion'))).toBe(bookmarked);
+    expect(listCount(h, 'pods')).toBe(1);
   });
 
   describe.each(['event', 'http'] as const)('410 Gone as %s', (goneAs) => {

@@ -30,6 +30,8 @@ export interface FunctionRouteDeps {
   readonly held: HeldRequests;
   readonly pools: UpstreamPools;
   readonly maxRequestBodyBytes: number;
+  /** Caps the wait for a ready replica when > 0 (otherwise `DefaultSync.HttpTimeout` alone bounds it). */
+  readonly maxWaitForReplicaMs: number;
   readonly requestLogLevel: 'info' | 'debug';
   /** The listener's caller classification, consulted only for a private function or path. */
   readonly isInternalCaller: CallerPolicy;
@@ -85,7 +87,9 @@ async function holdThenSend(deps: FunctionRouteDeps, exchange: Exchange): Promis
   const { res, fn } = exchange;
   const name = fn.spec.name;
   deps.waker.wake(name);
-  const timeoutMs = fn.spec.configuration.defaultSync.httpTimeoutSeconds * 1000;
+  const httpTimeoutMs = fn.spec.configuration.defaultSync.httpTimeoutSeconds * 1000;
+  const timeoutMs =
+    deps.maxWaitForReplicaMs > 0 ? Math.min(httpTimeoutMs, deps.maxWaitForReplicaMs) : httpTimeoutMs;
   const outcome = await deps.held.hold(name, timeoutMs, (abort) => {
     res.once('close', abort);
     return () => res.off('close', abort);

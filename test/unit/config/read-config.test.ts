@@ -28,6 +28,8 @@ describe('readConfig', () => {
       host: '127.0.0.1',
       maxHeldRequestsPerFunction: 1000,
       scaleIntervalMs: 1000,
+      maxWaitForReplicaMs: 0,
+      asyncSafetyIntervalMs: 1000,
       maxRequestBodyBytes: 524288000,
       asyncMaxBodyBytes: 1048576,
       podScaledUpByDefaultWhenInfrastructureHasNeverCalled: false,
@@ -36,7 +38,7 @@ describe('readConfig', () => {
       subscribeEvents: new Map(),
       trustedProxies: [],
       podIps: [],
-      namespace: 'default',
+      namespace: '',
       baseFunctionUrl: 'http://{pod_ip}:{pod_port}',
       baseFunctionPodUrl: 'http://{pod_ip}:{pod_port}',
       kubeconfig: '',
@@ -44,6 +46,7 @@ describe('readConfig', () => {
       store: { kind: 'embedded' },
       natsReplicas: 1,
       leaderLeaseMs: 3000,
+      inClusterPathPrefix: '',
       stateDirectory: '',
     });
   });
@@ -55,6 +58,8 @@ describe('readConfig', () => {
       SLIMFAAS_HOST: '0.0.0.0',
       SLIMFAAS_MAX_HELD_REQUESTS_PER_FUNCTION: '5',
       SLIMFAAS_SCALE_INTERVAL_MS: '50',
+      TIME_MAXIMUM_WAIT_FOR_AT_LEAST_ONE_POD_STARTED_FOR_SYNC_FUNCTION: '30000',
+      SLIMFAAS_ASYNC_SAFETY_INTERVAL_MS: '10',
       SLIMFAAS_MAX_REQUEST_BODY_BYTES: '0',
       SLIMFAAS_ASYNC_MAX_BODY_BYTES: '2048',
       POD_SCALED_UP_BY_DEFAULT_WHEN_INFRASTRUCTURE_HAS_NEVER_CALLED: 'TRUE',
@@ -71,6 +76,7 @@ describe('readConfig', () => {
       SLIMFAAS_STORE: 'nats://127.0.0.1:4222',
       SLIMFAAS_NATS_REPLICAS: '3',
       SLIMFAAS_LEADER_LEASE_MS: '1500',
+      SLIMFAAS_IN_CLUSTER_PATH_PREFIX: '/tmp/sa-root',
       SLIMFAAS_STATE_DIRECTORY: '/var/lib/slimfaas',
     });
     expect(config).toEqual({
@@ -79,6 +85,8 @@ describe('readConfig', () => {
       host: '0.0.0.0',
       maxHeldRequestsPerFunction: 5,
       scaleIntervalMs: 50,
+      maxWaitForReplicaMs: 30000,
+      asyncSafetyIntervalMs: 10,
       maxRequestBodyBytes: 0,
       asyncMaxBodyBytes: 2048,
       podScaledUpByDefaultWhenInfrastructureHasNeverCalled: true,
@@ -95,6 +103,7 @@ describe('readConfig', () => {
       store: { kind: 'nats', servers: ['nats://127.0.0.1:4222'] },
       natsReplicas: 3,
       leaderLeaseMs: 1500,
+      inClusterPathPrefix: '/tmp/sa-root',
       stateDirectory: '/var/lib/slimfaas',
     });
   });
@@ -127,6 +136,67 @@ describe('readConfig', () => {
         `SLIMFAAS_STORE: expected embedded or nats://host:port URLs separated by ",", got ${JSON.stringify(bad)}`,
       ]);
     }
+  });
+
+  it("reads SlimFaas's other names for a setting (.NET Section__Key form and the old names), same units", () => {
+    const config = expectConfig({
+      Workers__ScaleReplicasDelayMilliseconds: '250',
+      Workers__QueuesDelayMilliseconds: '10',
+      Kestrel__Limits__MaxRequestBodySize: '1024',
+      SlimFaas__PodScaledUpByDefaultWhenInfrastructureHasNeverCalled: 'true',
+      SlimFaas__Namespace: 'functions',
+      SlimFaas__BaseFunctionUrl: 'http://{function_name}.{namespace}:8080',
+      SlimFaas__BaseFunctionPodUrl: 'http://{pod_ip}:{pod_port_2}',
+    });
+    expect(config).toMatchObject({
+      scaleIntervalMs: 250,
+      asyncSafetyIntervalMs: 10,
+      maxRequestBodyBytes: 1024,
+      podScaledUpByDefaultWhenInfrastructureHasNeverCalled: true,
+      namespace: 'functions',
+      baseFunctionUrl: 'http://{function_name}.{namespace}:8080',
+      baseFunctionPodUrl: 'http://{pod_ip}:{pod_port_2}',
+    });
+    const old = expectConfig({
+      SCALE_REPLICAS_WORKER_DELAY_MILLISECONDS: '2000',
+      SLIM_WORKER_DELAY_MILLISECONDS: '50',
+      SLIMFASS_MAX_REQUEST_BODY_SIZE: '2048',
+    });
+    expect(old).toMatchObject({
+      scaleIntervalMs: 2000,
+      asyncSafetyIntervalMs: 50,
+      maxRequestBodyBytes: 2048,
+    });
+  });
+
+  it('accepts a setting written under two names with the same value, and refuses two different values', () => {
+    expect(
+      expectConfig({ SLIMFAAS_SCALE_INTERVAL_MS: '300', Workers__ScaleReplicasDelayMilliseconds: ' 300' })
+        .scaleIntervalMs,
+    ).toBe(300);
+    expect(
+      expectErrors({ NAMESPACE: 'a', SlimFaas__Namespace: 'b', SLIM_WORKER_DELAY_MILLISECONDS: 'x' }),
+    ).toEqual([
+      'SLIM_WORKER_DELAY_MILLISECONDS: expected an integer ≥ 1, got "x"',
+      'NAMESPACE and SlimFaas__Namespace: name the same setting with different values; keep one',
+    ]);
+  });
+
+  it('warns, with the reason, about each SlimFaas setting that has no effect here', () => {
+    const result = readConfig({
+      REPLICAS_SYNCHRONISATION_WORKER_DELAY_MILLISECONDS: '1000',
+      Workers__HistorySynchronizationDelayMilliseconds: '500',
+      SlimFaas__StatusStream__MaxSseClients: '3',
+      PATH: '/bin',
+    });
+    if (!result.ok) throw new Error(result.errors.join('\n'));
+    expect(result.warnings).toEqual([
+      'REPLICAS_SYNCHRONISATION_WORKER_DELAY_MILLISECONDS is a SlimFaas setting with no effect here: Deployments, StatefulSets and Pods are watched (list + watch), not polled',
+      'SlimFaas__StatusStream__MaxSseClients is a SlimFaas setting with no effect here: the SSE status stream is not implemented yet',
+      'Workers__HistorySynchronizationDelayMilliseconds is a SlimFaas setting with no effect here: activity is shared as it happens (in process, or through a NATS KV watch), not on a timer',
+    ]);
+    const none = readConfig({});
+    expect(none.ok && none.warnings).toEqual([]);
   });
 
   it('accepts host names and IPv6 addresses as the bind host', () => {
@@ -192,7 +262,8 @@ describe('readConfig', () => {
 
   it('has a valid default, a unique variable and a description for every setting', () => {
     const rows = Object.values(SETTINGS);
-    expect(new Set(rows.map((row) => row.env)).size).toBe(rows.length);
+    const names = rows.flatMap((row) => [row.env, ...(row.aliases ?? [])]);
+    expect(new Set(names).size).toBe(names.length);
     for (const row of rows) {
       expect(row.parse(row.default).ok, row.env).toBe(true);
       expect(row.description, row.env).not.toBe('');
@@ -206,6 +277,8 @@ describe('readConfig', () => {
       readonly host: string;
       readonly maxHeldRequestsPerFunction: number;
       readonly scaleIntervalMs: number;
+      readonly maxWaitForReplicaMs: number;
+      readonly asyncSafetyIntervalMs: number;
       readonly maxRequestBodyBytes: number;
       readonly asyncMaxBodyBytes: number;
       readonly podScaledUpByDefaultWhenInfrastructureHasNeverCalled: boolean;
@@ -222,6 +295,7 @@ describe('readConfig', () => {
       readonly store: StoreSetting;
       readonly natsReplicas: number;
       readonly leaderLeaseMs: number;
+      readonly inClusterPathPrefix: string;
       readonly stateDirectory: string;
     }>();
   });
