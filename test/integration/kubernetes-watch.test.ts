@@ -22,6 +22,8 @@ describe('KubernetesOrchestrator watches', () => {
     h.api.apply({ name: 'drop', replicas: 1, annotations: FUNCTION });
     h.api.apply({ name: 'added-meanwhile', replicas: 0, annotations: FUNCTION });
     await waitUntil(() => readyCount(h, 'drop') === 1, { message: 'drop scaled by the missed change' });
+    // The pods watch may resume before the deployments watch: wait for the latter's replay too.
+    await waitUntil(() => h.state('added-meanwhile'), { message: 'added-meanwhile seen' });
     expect(h.state('added-meanwhile')?.requested).toBe(0);
     expect(listCount(h, 'deployments')).toBe(1);
     const resumed = h.api.requests.filter(
