@@ -5,7 +5,7 @@ import { FakeControllers } from './fake-kube-controllers.js';
 import { FakeJobController, type JobControllerBehaviour } from './fake-kube-job-controller.js';
 import { createJob, deleteJob } from './fake-kube-jobs.js';
 import { readyPod, type PodBehaviour, type PodRequest } from './fake-kube-pods.js';
-import { matchesSelector } from './fake-kube-selectors.js';
+import { selectorOf, sendStatus, statusBody } from './fake-kube-http.js';
 import { FakeKubeStore, type FakeKind, type KubeObject } from './fake-kube-store.js';
 import { deploymentObject, scaleWorkload, type WorkloadDefinition } from './fake-kube-workloads.js';
 
@@ -326,26 +326,4 @@ export class FakeKubeApi {
     });
     return 200;
   }
-}
-
-/** The `labelSelector` of a list or watch as a predicate (labels never change in the fake). */
-function selectorOf(url: URL): ((object: KubeObject) => boolean) | 'invalid' {
-  const selector = url.searchParams.get('labelSelector') ?? '';
-  try {
-    matchesSelector({}, selector);
-  } catch {
-    return 'invalid';
-  }
-  return (object) => matchesSelector(object.metadata.labels, selector);
-}
-
-function statusBody(code: number, reason: string, message: string): object {
-  return { apiVersion: 'v1', kind: 'Status', metadata: {}, status: 'Failure', message, reason, code };
-}
-
-function sendStatus(res: ServerResponse, code: number, reason: string, message: string): number {
-  res
-    .writeHead(code, { 'content-type': 'application/json' })
-    .end(JSON.stringify(statusBody(code, reason, message)));
-  return code;
 }

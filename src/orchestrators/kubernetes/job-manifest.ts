@@ -28,11 +28,6 @@ export function msToTicks(ms: number): string {
   return (EPOCH_TICKS + BigInt(Math.trunc(ms)) * 10_000n).toString();
 }
 
-export function ticksToMs(ticks: string | undefined): number | undefined {
-  if (ticks === undefined || !/^\d{1,20}$/.test(ticks)) return undefined;
-  return Number((BigInt(ticks) - EPOCH_TICKS) / 10_000n);
-}
-
 /** Whether `name` can be a Job name here (checked before it is put into any URL). */
 export function isValidRunName(name: string): boolean {
   return name.length <= MAX_LABEL_LENGTH && DNS_LABEL.test(name);
