@@ -12,8 +12,11 @@ import { FAKE_JOB_ENV, FakeKubeApi, type FakeKubeApiOptions } from '../helpers/f
 import { waitUntil } from '../helpers/wait-until.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
+/** Announcements that `runs()` did not reflect when the listener ran (checked after each test). */
+const unreflected: string[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  expect(unreflected.splice(0)).toEqual([]);
 });
 
 interface Harness {
@@ -44,7 +47,13 @@ async function startRunner(api: FakeKubeApi): Promise<Harness> {
   });
   cleanups.push(() => runner.close());
   const announced: JobRunState[] = [];
-  runner.subscribe((state) => announced.push(state));
+  runner.subscribe((state) => {
+    announced.push(state);
+    // The contract: announced after runs() reflects it (a run deleted behind our back has left runs()).
+    const listed = runner.runs().get(state.runName);
+    const reflected = state.reason === 'deleted' ? listed === undefined : listed?.phase === state.phase;
+    if (!reflected) unreflected.push(`${state.runName} ${state.phase}`);
+  });
   await runner.start();
   const phases = (runName: string): string[] =>
     announced.filter((s) => s.runName === runName).map((s) => s.phase);
