@@ -3,18 +3,23 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { FakeControllers } from './fake-kube-controllers.js';
+import { FakeJobController, type JobControllerBehaviour } from './fake-kube-job-controller.js';
 import { createJob, deleteJob } from './fake-kube-jobs.js';
 import { readyPod, type PodBehaviour, type PodRequest } from './fake-kube-pods.js';
+import { selectorOf, sendStatus, statusBody } from './fake-kube-http.js';
 import { FakeKubeStore, type FakeKind, type KubeObject } from './fake-kube-store.js';
 import { deploymentObject, scaleWorkload, type WorkloadDefinition } from './fake-kube-workloads.js';
 
 export type { PodBehaviour, PodRequest } from './fake-kube-pods.js';
+export { FAKE_JOB_ENV, type JobControllerBehaviour } from './fake-kube-job-controller.js';
 export { functionAnnotations, type WorkloadDefinition } from './fake-kube-workloads.js';
 
 export interface FakeKubeApiOptions {
   readonly namespace?: string;
   /** Default pod behaviour; `readyDelayMs` defaults to 50. */
   readonly pods?: PodBehaviour;
+  /** Timing of the simulated Job controller (fake-kube-job-controller.ts). */
+  readonly jobs?: JobControllerBehaviour;
   /** How a stale resourceVersion is refused on a watch: an ERROR event (Kubernetes' usual way) or HTTP 410. */
   readonly goneAs?: 'event' | 'http';
   /** Faults armed before the first request (see `failNext`). */
@@ -72,8 +77,9 @@ const LIST_KIND: Readonly<Record<FakeKind, string>> = {
  * list and watch (`?watch=true&resourceVersion=N`, newline-delimited ADDED/MODIFIED/DELETED/BOOKMARK
  * events) of deployments, statefulsets and pods in a namespace; 410 Gone for a compacted version;
  * GET/PATCH `…/scale` with `application/merge-patch+json`; GET of one object by name; batch/v1
- * Jobs: list, watch, create, delete (fake-kube-jobs.ts). Controllers create real pods (see
- * fake-kube-controllers.ts). Faults: `dropWatches`, `compact`, `failNext`.
+ * Jobs: list, watch, create, delete (fake-kube-jobs.ts); `?labelSelector=` on lists and watches.
+ * Controllers create real pods (fake-kube-controllers.ts) and run Jobs (fake-kube-job-controller.ts).
+ * Faults: `dropWatches`, `compact`, `failNext`.
  */
 export class FakeKubeApi {
   readonly store = new FakeKubeStore();
@@ -81,6 +87,7 @@ export class FakeKubeApi {
   readonly requests: RecordedRequest[] = [];
   readonly #server: Server;
   readonly #controllers: FakeControllers;
+  readonly #jobController: FakeJobController;
   readonly #goneAs: 'event' | 'http';
   readonly #requireToken: string | undefined;
   readonly #scheme: 'http' | 'https';
@@ -95,6 +102,7 @@ export class FakeKubeApi {
       readyDelayMs: 50,
       ...options.pods,
     });
+    this.#jobController = new FakeJobController(this.store, this.namespace, options.jobs);
     this.#requireToken = options.requireToken;
     this.#scheme = options.tls === undefined ? 'http' : 'https';
     const handler = (req: IncomingMessage, res: ServerResponse): void => this.#handle(req, res);
@@ -190,9 +198,18 @@ export class FakeKubeApi {
     this.store.compact();
   }
 
-  /** The next `times` requests matching method and path answer `status` with a Status body. */
-  failNext(fault: FaultDefinition): void {
-    this.#faults.push({ ...fault, remaining: fault.times ?? 1 });
+  /** The next `times` requests matching method and path answer `status` with a Status body; returns a disarm. */
+  failNext(fault: FaultDefinition): () => void {
+    const armed = { ...fault, remaining: fault.times ?? 1 };
+    this.#faults.push(armed);
+    return () => {
+      armed.remaining = 0;
+    };
+  }
+
+  /** The current attempt of Job `name` exits with `exitCode` now (see FakeJobController.exit). */
+  exitJob(name: string, exitCode: number): boolean {
+    return this.#jobController.exit(name, exitCode);
   }
 
   /** Sends a BOOKMARK carrying the current resourceVersion on every open watch. */
@@ -205,6 +222,7 @@ export class FakeKubeApi {
   }
 
   async close(): Promise<void> {
+    this.#jobController.close();
     await this.#controllers.close();
     for (const res of this.#watches) res.socket?.destroy();
     await new Promise<void>((resolve) => {
@@ -254,7 +272,7 @@ export class FakeKubeApi {
       sendStatus(res, code, reason, message);
     if (name === undefined && method === 'GET') {
       const status =
-        url.searchParams.get('watch') === 'true' ? this.#watch(kind, url, res) : this.#list(kind, res);
+        url.searchParams.get('watch') === 'true' ? this.#watch(kind, url, res) : this.#list(kind, url, res);
       record(status);
       return;
     }
@@ -263,7 +281,9 @@ export class FakeKubeApi {
       return;
     }
     if (kind === 'jobs' && name !== undefined && method === 'DELETE') {
-      record(deleteJob(this.store, { name, req, res, reply }));
+      const onDeleted = (job: KubeObject, policy: string | undefined): void =>
+        this.#jobController.collect(job, policy);
+      void deleteJob(this.store, { name, query: url.searchParams, req, res, reply, onDeleted }).then(record);
       return;
     }
     if (name !== undefined && scale !== undefined && kind !== 'pods' && kind !== 'jobs') {
@@ -285,18 +305,22 @@ export class FakeKubeApi {
     return 200;
   }
 
-  #list(kind: FakeKind, res: ServerResponse): number {
+  #list(kind: FakeKind, url: URL, res: ServerResponse): number {
+    const matches = selectorOf(url);
+    if (matches === 'invalid') return sendStatus(res, 400, 'BadRequest', 'unable to parse labelSelector');
     const body = {
       apiVersion: GROUP[kind].replace(/^apis?\//, ''),
       kind: LIST_KIND[kind],
       metadata: { resourceVersion: String(this.store.resourceVersion) },
-      items: this.store.list(kind),
+      items: this.store.list(kind).filter((o) => matches(o)),
     };
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     return 200;
   }
 
   #watch(kind: FakeKind, url: URL, res: ServerResponse): number {
+    const matches = selectorOf(url);
+    if (matches === 'invalid') return sendStatus(res, 400, 'BadRequest', 'unable to parse labelSelector');
     const from = Number(url.searchParams.get('resourceVersion') ?? '0');
     const replay = this.store.eventsSince(kind, from);
     if (replay === 'gone' && this.#goneAs === 'http') {
@@ -310,9 +334,12 @@ export class FakeKubeApi {
       return 200;
     }
     res.flushHeaders();
-    for (const event of replay) res.write(`${JSON.stringify({ type: event.type, object: event.object })}\n`);
+    for (const event of replay.filter((e) => matches(e.object))) {
+      res.write(`${JSON.stringify({ type: event.type, object: event.object })}\n`);
+    }
     const unsubscribe = this.store.subscribe((eventKind, event) => {
-      if (eventKind === kind) res.write(`${JSON.stringify({ type: event.type, object: event.object })}\n`);
+      if (eventKind === kind && matches(event.object))
+        res.write(`${JSON.stringify({ type: event.type, object: event.object })}\n`);
     });
     this.#watches.add(res);
     res.on('close', () => {
@@ -321,15 +348,4 @@ export class FakeKubeApi {
     });
     return 200;
   }
-}
-
-function statusBody(code: number, reason: string, message: string): object {
-  return { apiVersion: 'v1', kind: 'Status', metadata: {}, status: 'Failure', message, reason, code };
-}
-
-function sendStatus(res: ServerResponse, code: number, reason: string, message: string): number {
-  res
-    .writeHead(code, { 'content-type': 'application/json' })
-    .end(JSON.stringify(statusBody(code, reason, message)));
-  return code;
 }

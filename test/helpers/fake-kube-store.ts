@@ -34,7 +34,7 @@ type Listener = (kind: FakeKind, event: StoredEvent) => void;
  * The fake API server's etcd: objects per collection, one global resourceVersion counter (as in
  * Kubernetes, versions are comparable only for equality by clients, but the fake compares them to
  * replay history), and an event log so a watch from version N replays every event after N.
- * `compact()` forgets history: a watch or list from an older version then gets 410 Gone.
+ * `compact()` forgets history: a watch from an older version than the current one then gets 410 Gone.
  */
 export class FakeKubeStore {
   readonly #objects = new Map<FakeKind, Map<string, KubeObject>>([
@@ -46,7 +46,8 @@ export class FakeKubeStore {
   readonly #log: { kind: FakeKind; event: StoredEvent }[] = [];
   readonly #listeners = new Set<Listener>();
   #resourceVersion = 1000;
-  #compactedBefore = 0;
+  /** The version history was compacted at: a watch from an older version gets 410; from this one it is fine. */
+  #compactedAt = 0;
   #uid = 0;
 
   get resourceVersion(): number {
@@ -97,15 +98,15 @@ export class FakeKubeStore {
 
   /** Events of `kind` after `resourceVersion`, or 'gone' when that version was compacted away. */
   eventsSince(kind: FakeKind, resourceVersion: number): StoredEvent[] | 'gone' {
-    if (resourceVersion < this.#compactedBefore) return 'gone';
+    if (resourceVersion < this.#compactedAt) return 'gone';
     return this.#log
       .filter((e) => e.kind === kind && e.event.resourceVersion > resourceVersion)
       .map((e) => e.event);
   }
 
-  /** Forgets every event so far: watches from any version seen until now get 410 Gone. */
+  /** Forgets every event so far: watches from any version older than the current one get 410 Gone. */
   compact(): void {
-    this.#compactedBefore = this.#resourceVersion + 1;
+    this.#compactedAt = this.#resourceVersion;
     this.#log.length = 0;
   }
 

@@ -21,13 +21,13 @@ function job(name: string): V1Job {
     metadata: { name, labels: { 'slimfaas/job': 'fibonacci' } },
     spec: {
       template: {
-        spec: { restartPolicy: 'Never', containers: [{ name: 'job', image: 'example/job:latest' }] },
+        spec: { restartPolicy: 'Never', containers: [{ name: 'job', image: 'example/job:latest', env: [] }] },
       },
     },
   };
 }
 
-describe('the fake Kubernetes API serves batch/v1 Jobs to the real client (the Job API for later)', () => {
+describe('the fake Kubernetes API serves batch/v1 Jobs to the real client', () => {
   it('creates, lists and deletes a Job through BatchV1Api', async () => {
     const { api, batch } = await start();
 
@@ -66,7 +66,7 @@ describe('the fake Kubernetes API serves batch/v1 Jobs to the real client (the J
     expect((missing as ApiException<unknown>).code).toBe(404);
   });
 
-  it('streams ADDED and DELETED Job events to a watch from the list version', async () => {
+  it('streams ADDED, the controller status MODIFIED and DELETED Job events to a watch from the list version', async () => {
     const { api, batch } = await start();
     const list = await batch.listNamespacedJob({ namespace: api.namespace });
     const seen: string[] = [];
@@ -79,9 +79,62 @@ describe('the fake Kubernetes API serves batch/v1 Jobs to the real client (the J
     cleanups.push(() => controller.abort());
 
     await batch.createNamespacedJob({ namespace: api.namespace, body: job('fib-3') });
+    await waitUntil(() => seen.includes('MODIFIED fib-3'), { message: 'status from the Job controller' });
     await batch.deleteNamespacedJob({ name: 'fib-3', namespace: api.namespace });
 
-    await waitUntil(() => seen.length >= 2, { timeoutMs: 5_000, message: `events: ${seen.join(', ')}` });
-    expect(seen).toEqual(['ADDED fib-3', 'DELETED fib-3']);
+    await waitUntil(() => seen.includes('DELETED fib-3'), {
+      timeoutMs: 5_000,
+      message: `events: ${seen.join(', ')}`,
+    });
+    expect(seen[0]).toBe('ADDED fib-3');
+    expect(seen.at(-1)).toBe('DELETED fib-3');
+  });
+
+  it('runs a Job: a pod with the controller labels and an IP, then status succeeded with Complete', async () => {
+    const { api, batch } = await start();
+    await batch.createNamespacedJob({ namespace: api.namespace, body: job('fib-4') });
+    const done = await waitUntil(async () => {
+      const read = await batch.readNamespacedJob({ name: 'fib-4', namespace: api.namespace });
+      return read.status?.succeeded === 1 ? read : undefined;
+    });
+    expect(done.status?.conditions?.map((c) => `${c.type}=${c.status}`)).toEqual([
+      'SuccessCriteriaMet=True',
+      'Complete=True',
+    ]);
+    expect(done.status?.completionTime).toBeInstanceOf(Date);
+    const [pod, ...others] = api.pods('fib-4-');
+    expect(others).toEqual([]);
+    expect(pod?.metadata.labels).toMatchObject({
+      'job-name': 'fib-4',
+      'batch.kubernetes.io/job-name': 'fib-4',
+    });
+    expect(pod?.status?.['phase']).toBe('Succeeded');
+    expect(String(pod?.status?.['podIP'])).toMatch(/^127\.0\.\d+\.\d+$/);
+  });
+
+  it('orphans the pods of a Job deleted without propagationPolicy, as the batch/v1 API does', async () => {
+    const { api, batch } = await start();
+    const body = job('fib-5');
+    body.spec?.template.spec?.containers[0]?.env?.push({ name: 'FAKE_JOB_RUN_MS', value: 'never' });
+    await batch.createNamespacedJob({ namespace: api.namespace, body });
+    await waitUntil(() => api.pods('fib-5-').length === 1);
+    await batch.deleteNamespacedJob({ name: 'fib-5', namespace: api.namespace });
+    expect(api.pods('fib-5-')).toHaveLength(1);
+  });
+
+  it('filters lists by labelSelector and refuses one it cannot parse', async () => {
+    const { api, batch } = await start();
+    await batch.createNamespacedJob({ namespace: api.namespace, body: job('fib-6') });
+    const names = async (labelSelector: string): Promise<(string | undefined)[]> =>
+      (await batch.listNamespacedJob({ namespace: api.namespace, labelSelector })).items.map(
+        (j) => j.metadata?.name,
+      );
+    expect(await names('slimfaas/job')).toEqual(['fib-6']);
+    expect(await names('slimfaas/job=fibonacci')).toEqual(['fib-6']);
+    expect(await names('slimfaas/job in (other,fibonacci)')).toEqual(['fib-6']);
+    expect(await names('!slimfaas/job')).toEqual([]);
+    expect(await names('slimfaas/job!=fibonacci')).toEqual([]);
+    const bad = await names('a b c').catch((error: unknown) => error);
+    expect((bad as ApiException<unknown>).code).toBe(400);
   });
 });

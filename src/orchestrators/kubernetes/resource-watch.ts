@@ -18,6 +18,8 @@ export interface ResourceWatchOptions<T> {
   readonly resource: string;
   /** The collection's path, e.g. `/apis/apps/v1/namespaces/default/deployments`. */
   readonly path: string;
+  /** Restricts the watch to matching objects (the `list` must use the same selector). */
+  readonly labelSelector?: string;
   readonly list: () => Promise<ResourceList<T>>;
   readonly watch: Watch;
   readonly logger: Logger;
@@ -148,7 +150,11 @@ export class ResourceWatch<T extends KubernetesObject> {
           resolve({ kind: 'error', error: new Error('watch closed at once without any event') });
         } else resolve({ kind: 'closed' });
       };
-      const query = { resourceVersion: this.#resourceVersion, allowWatchBookmarks: true };
+      const query = {
+        resourceVersion: this.#resourceVersion,
+        allowWatchBookmarks: true,
+        labelSelector: this.#options.labelSelector,
+      };
       this.#options.watch.watch(this.#options.path, query, onEvent, onDone).then(
         (controller) => {
           this.#controller = controller;
