@@ -10,6 +10,8 @@ export interface NatsServerOptions {
   /** Client port; a free loopback port when absent (pass the previous one to restart "the same server"). */
   readonly port?: number;
   readonly startTimeoutMs?: number;
+  /** Extra command-line arguments (cluster options). */
+  readonly extraArgs?: readonly string[];
 }
 
 export interface NatsServer {
@@ -18,6 +20,8 @@ export interface NatsServer {
   readonly storeDir: string;
   /** SIGTERM (a clean JetStream shutdown), SIGKILL after 5 s; removes the store directory if it created it. */
   stop(): Promise<void>;
+  /** SIGKILL at once (a crash); the store directory is kept until `stop`. */
+  kill(): Promise<void>;
 }
 
 /**
@@ -28,7 +32,8 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   const ownsStoreDir = options.storeDir === undefined;
   const storeDir = options.storeDir ?? mkdtempSync(join(tmpdir(), 'slimfaas-nats-'));
   const port = options.port ?? (await freePort());
-  const child = spawn('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir], {
+  const args = ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir, ...(options.extraArgs ?? [])];
+  const child = spawn('nats-server', args, {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   try {
@@ -43,6 +48,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
     url: `nats://127.0.0.1:${port}`,
     port,
     storeDir,
+    kill: () => stopProcess(child, 'SIGKILL'),
     stop: () => {
       stopped ??= stopProcess(child).finally(() => {
         if (ownsStoreDir) rmSync(storeDir, { recursive: true, force: true });
@@ -80,10 +86,10 @@ function waitForReady(child: ChildProcess, timeoutMs: number): Promise<void> {
   });
 }
 
-async function stopProcess(child: ChildProcess): Promise<void> {
+async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  process.kill(child.pid, 'SIGTERM');
+  process.kill(child.pid, signal);
   const timer = setTimeout(() => {
     if (child.pid !== undefined && child.exitCode === null) process.kill(child.pid, 'SIGKILL');
   }, 5_000);
@@ -101,4 +107,48 @@ function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+export interface NatsCluster {
+  readonly servers: readonly NatsServer[];
+  /** Every client URL, comma-separated as `SLIMFAAS_STORE` takes them. */
+  readonly urls: readonly string[];
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a 3-node JetStream cluster on loopback: client ports `clientPorts`, route ports `routePorts` (fixed, so
+ * each node can name the others' routes; take them from the test file's port range).
+ */
+export async function startNatsCluster(options: {
+  readonly clientPorts: readonly [number, number, number];
+  readonly routePorts: readonly [number, number, number];
+  readonly name?: string;
+}): Promise<NatsCluster> {
+  const cluster = options.name ?? 'slimfaas-test';
+  const routes = options.routePorts.map((p) => `nats://127.0.0.1:${p}`).join(',');
+  const servers = await Promise.all(
+    options.clientPorts.map((port, i) =>
+      startNatsServer({
+        port,
+        extraArgs: [
+          '-n',
+          `${cluster}-${i}`,
+          '--cluster_name',
+          cluster,
+          '--cluster',
+          `nats://127.0.0.1:${options.routePorts[i]}`,
+          '--routes',
+          routes,
+        ],
+      }),
+    ),
+  );
+  return {
+    servers,
+    urls: servers.map((s) => s.url),
+    stop: async () => {
+      await Promise.all(servers.map((s) => s.stop()));
+    },
+  };
 }

@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SlimFaasError } from '../../core/errors.js';
+import { notifyAll } from '../../core/listeners.js';
 import {
   StoreUnavailableError,
   type ActivityEvent,
@@ -223,16 +224,6 @@ export class EmbeddedStateStore implements StateStore {
 
   #notify(queue: string): void {
     notifyAll(this.#listeners, queue);
-  }
-}
-
-function notifyAll<T>(listeners: ReadonlySet<(event: T) => void>, event: NoInfer<T>): void {
-  for (const listener of listeners) {
-    try {
-      listener(event);
-    } catch {
-      // A listener's failure is its own; it must not turn a committed write into a rejection.
-    }
   }
 }
 

@@ -1,6 +1,6 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
-import type { NatsConnection } from '@nats-io/transport-node';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { SlimFaasError } from '../../core/errors.js';
 import { StoreUnavailableError } from '../../core/state-store.js';
 import { NatsQueues } from './nats-queues.js';
@@ -11,6 +11,23 @@ import {
   VALUES_BUCKET,
   ensureStreams,
 } from './nats-resources.js';
+
+export interface NatsStateStoreOptions {
+  /** e.g. `nats://127.0.0.1:4222`, or several URLs of one cluster. */
+  readonly servers: string | readonly string[];
+  /** Bound on every operation (each NATS request, and the whole operation); default 5000. */
+  readonly timeoutMs?: number;
+  /** The consumers' `ack_wait`: redelivery of a delivery no ledger knows (its store died); default 300 000. */
+  readonly ackWaitMs?: number;
+  /** The consumers' `max_ack_pending`: leased + waiting-for-retry elements per queue across replicas; default 1000. */
+  readonly maxAckPending?: number;
+  /** Connection name shown by the server (diagnostics). */
+  readonly name?: string;
+  /** Copies of every stream and bucket it creates: 1 on one server (default), 3 on a 3-node cluster. */
+  readonly replicas?: number;
+}
+
+export const DEFAULT_TIMEOUT_MS = 5_000;
 
 export interface Resources {
   readonly nc: NatsConnection;
@@ -48,6 +65,32 @@ export async function openResources(
   ]);
   const queues = new NatsQueues({ ...options, nc, js, jsm, kv: queuesKv });
   return { nc, queues, activityKv, valuesKv, leaderKv };
+}
+
+/** Connects (reconnecting forever afterwards) and opens the resources, within `timeoutMs`. */
+export async function connectResources(options: NatsStateStoreOptions): Promise<Resources> {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  let nc: NatsConnection | undefined;
+  try {
+    nc = await connect({
+      servers: typeof options.servers === 'string' ? options.servers : [...options.servers],
+      name: options.name ?? 'slimfaas',
+      timeout: timeoutMs,
+      reconnect: true,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+    });
+    const limits = {
+      timeoutMs,
+      ackWaitMs: options.ackWaitMs ?? 300_000,
+      maxAckPending: options.maxAckPending ?? 1_000,
+      replicas: options.replicas ?? 1,
+    };
+    return await withDeadline(openResources(nc, limits), timeoutMs);
+  } catch (error) {
+    await nc?.close().catch(() => undefined);
+    throw toStoreError(error, 'cannot open the NATS store');
+  }
 }
 
 export function withDeadline<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {

@@ -21,8 +21,9 @@
  * no fsync control → "durable" means accepted into the server's file store (see docs/nats.md).
  */
 import { randomUUID } from 'node:crypto';
-import { connect, headers, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { headers, type Subscription } from '@nats-io/transport-node';
 import { SlimFaasError } from '../../core/errors.js';
+import { notifyAll } from '../../core/listeners.js';
 import {
   StoreUnavailableError,
   type ActivityEvent,
@@ -38,7 +39,16 @@ import {
 import { watchActivity, type ActivityWatch } from './nats-activity.js';
 import * as records from './nats-kv-records.js';
 import { NatsLeadership, type NatsLeadershipOptions } from './nats-leadership.js';
-import { openResources, toStoreError, withDeadline, type Resources } from './nats-connection.js';
+import {
+  DEFAULT_TIMEOUT_MS,
+  connectResources,
+  toStoreError,
+  withDeadline,
+  type NatsStateStoreOptions,
+  type Resources,
+} from './nats-connection.js';
+
+export type { NatsStateStoreOptions } from './nats-connection.js';
 import { HEADER_ORIGIN, notifySubject } from './nats-resources.js';
 import {
   checkElement,
@@ -49,21 +59,6 @@ import {
   checkTime,
 } from './nats-validation.js';
 import { scheduleRetry } from './queue-ledger.js';
-
-export interface NatsStateStoreOptions {
-  /** e.g. `nats://127.0.0.1:4222`, or several URLs of one cluster. */
-  readonly servers: string | readonly string[];
-  /** Bound on every operation (each NATS request, and the whole operation); default 5000. */
-  readonly timeoutMs?: number;
-  /** The consumers' `ack_wait`: redelivery of a delivery no ledger knows (its store died); default 300 000. */
-  readonly ackWaitMs?: number;
-  /** The consumers' `max_ack_pending`: leased + waiting-for-retry elements per queue across replicas; default 1000. */
-  readonly maxAckPending?: number;
-  /** Connection name shown by the server (diagnostics). */
-  readonly name?: string;
-  /** Copies of every stream and bucket it creates: 1 on one server (default), 3 on a 3-node cluster. */
-  readonly replicas?: number;
-}
 
 const NOTIFY_ALL = notifySubject('>');
 
@@ -92,25 +87,10 @@ export class NatsStateStore implements StateStore {
   }
 
   static async open(options: NatsStateStoreOptions): Promise<NatsStateStore> {
-    const timeoutMs = options.timeoutMs ?? 5_000;
-    let nc: NatsConnection | undefined;
+    const resources = await connectResources(options);
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const store = new NatsStateStore(resources, timeoutMs);
     try {
-      nc = await connect({
-        servers: typeof options.servers === 'string' ? options.servers : [...options.servers],
-        name: options.name ?? 'slimfaas',
-        timeout: timeoutMs,
-        reconnect: true,
-        maxReconnectAttempts: -1,
-        reconnectTimeWait: 250,
-      });
-      const limits = {
-        timeoutMs,
-        ackWaitMs: options.ackWaitMs ?? 300_000,
-        maxAckPending: options.maxAckPending ?? 1_000,
-        replicas: options.replicas ?? 1,
-      };
-      const resources = await withDeadline(openResources(nc, limits), timeoutMs);
-      const store = new NatsStateStore(resources, timeoutMs);
       store.#activityWatch = await withDeadline(
         watchActivity(resources.activityKv, {
           origin: store.#origin,
@@ -120,7 +100,7 @@ export class NatsStateStore implements StateStore {
       );
       return store;
     } catch (error) {
-      await nc?.close().catch(() => undefined);
+      await resources.nc.close().catch(() => undefined);
       throw toStoreError(error, 'cannot open the NATS store');
     }
   }
@@ -341,15 +321,5 @@ export class NatsStateStore implements StateStore {
 
   #notify(queue: string): void {
     notifyAll(this.#listeners, queue);
-  }
-}
-
-function notifyAll<T>(listeners: ReadonlySet<(event: T) => void>, event: NoInfer<T>): void {
-  for (const listener of listeners) {
-    try {
-      listener(event);
-    } catch {
-      // A listener's failure is its own; it must not turn a committed write into a rejection.
-    }
   }
 }
