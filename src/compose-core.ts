@@ -7,6 +7,7 @@ import type { CallerPolicy } from './http/caller-policy.js';
 import { createApp, type App } from './http/create-app.js';
 import { SlimFaasMetrics } from './http/metrics.js';
 import { AsyncDispatcher } from './workers/async-dispatcher.js';
+import { startTracing, type Tracing } from './tracing.js';
 import { ScalerWorker } from './workers/scaler-worker.js';
 
 /** What every mode runs on top of its orchestrator and store. */
@@ -14,6 +15,8 @@ export interface Core {
   readonly scaler: ScalerWorker;
   readonly dispatcher: AsyncDispatcher;
   readonly app: App;
+  /** OpenTelemetry tracing, when an OTLP endpoint is configured: flush it last at shutdown. */
+  readonly tracing: Tracing | undefined;
 }
 
 /**
@@ -47,6 +50,7 @@ export function composeCore(options: {
     clock,
     logger: logger.child({ component: 'async' }),
   });
+  const tracing = startTracing(config, logger);
   const app = createApp({
     async: { store, callbacks: dispatcher, maxBodyBytes: config.asyncMaxBodyBytes },
     metrics: new SlimFaasMetrics({ orchestrator, store }),
@@ -63,6 +67,7 @@ export function composeCore(options: {
     },
     ...(options.isInternalCaller === undefined ? {} : { isInternalCaller: options.isInternalCaller }),
     isReady: options.isReady,
+    ...(tracing === undefined ? {} : { tracer: tracing.tracer }),
   });
-  return { scaler, dispatcher, app };
+  return { scaler, dispatcher, app, tracing };
 }

@@ -78,7 +78,7 @@ export async function runUp(
     await Promise.all([server.close(0), internalServer.close(0)]);
     throw error;
   });
-  const { scaler, dispatcher, app } = composeCore({
+  const { scaler, dispatcher, app, tracing } = composeCore({
     orchestrator,
     store,
     config,
@@ -109,6 +109,7 @@ export async function runUp(
     ['stop replicas', () => orchestrator.close()],
     ['close store', () => store.close()],
     ['remove ephemeral state', () => removeEphemeral(manifest, stateDirectory)],
+    ['flush traces', () => tracing?.shutdown()],
   ];
   return {
     url: server.url,

@@ -65,7 +65,7 @@ export async function runServe(
     throw error;
   });
   let ready = false;
-  const { scaler, dispatcher, app } = composeCore({
+  const { scaler, dispatcher, app, tracing } = composeCore({
     orchestrator,
     store,
     config,
@@ -105,6 +105,7 @@ export async function runServe(
     ['close http', () => app.close()],
     ['stop watching', () => orchestrator.close()],
     ['close store', () => store.close()],
+    ['flush traces', () => tracing?.shutdown()],
     ['remove temporary state directory', () => state.remove()],
   ];
   let shuttingDown: Promise<void> | undefined;

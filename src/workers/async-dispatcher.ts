@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ActivityTracker } from '../core/activity.js';
-import { decodeStoredRequest, type StoredRequest } from '../core/async-request.js';
+import { decodeStoredRequest, storedRequestId, type StoredRequest } from '../core/async-request.js';
 import type { Clock } from '../core/clock.js';
 import type { AsyncCallbackSink, Logger, Orchestrator, Waker } from '../core/ports.js';
 import type { AttemptEnd, LeaseOperationResult, LeasedElement, StateStore } from '../core/state-store.js';
@@ -277,6 +277,7 @@ export class AsyncDispatcher implements AsyncCallbackSink {
       {
         function: queue,
         id: element.id,
+        requestId: storedRequestId(request),
         attempt: element.attempt,
         replica: replica.id,
         ...result.outcome,

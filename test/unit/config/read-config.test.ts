@@ -43,6 +43,9 @@ describe('readConfig', () => {
       slimfaasPorts: [5000],
       store: { kind: 'embedded' },
       stateDirectory: '',
+      otelExporterOtlpEndpoint: '',
+      otelExporterOtlpTracesEndpoint: '',
+      otelServiceName: 'slimfaas',
     });
   });
 
@@ -68,6 +71,9 @@ describe('readConfig', () => {
       SLIMFAAS_PORTS: '5000,5001',
       SLIMFAAS_STORE: 'nats://127.0.0.1:4222',
       SLIMFAAS_STATE_DIRECTORY: '/var/lib/slimfaas',
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://collector:4318/custom/traces',
+      OTEL_SERVICE_NAME: 'edge-slimfaas',
     });
     expect(config).toEqual({
       logLevel: 'warn',
@@ -90,6 +96,9 @@ describe('readConfig', () => {
       slimfaasPorts: [5000, 5001],
       store: { kind: 'nats', servers: ['nats://127.0.0.1:4222'] },
       stateDirectory: '/var/lib/slimfaas',
+      otelExporterOtlpEndpoint: 'http://collector:4318',
+      otelExporterOtlpTracesEndpoint: 'https://collector:4318/custom/traces',
+      otelServiceName: 'edge-slimfaas',
     });
   });
 
@@ -134,7 +143,7 @@ describe('readConfig', () => {
       }),
     ).toEqual([
       'SLIMFAAS_LOG_LEVEL: expected one of trace, debug, info, warn, error, fatal, silent, got "verbose"',
-      'SLIMFAAS_REQUEST_LOG_LEVEL: expected one of info, debug, got "warn"',
+      'SLIMFAAS_REQUEST_LOG_LEVEL: expected one of info, debug, off, got "warn"',
       'SLIMFAAS_HOST: expected an IP address or a host name, got "not a host"',
       'SLIMFAAS_MAX_HELD_REQUESTS_PER_FUNCTION: expected an integer ≥ 1, got "0"',
       'SLIMFAAS_SCALE_INTERVAL_MS: expected an integer ≥ 50, got "10"',
@@ -156,6 +165,13 @@ describe('readConfig', () => {
     expect(expectErrors({ SLIMFAAS_STATE_DIRECTORY: 'state' })).toEqual([
       'SLIMFAAS_STATE_DIRECTORY: expected an absolute directory path, got "state"',
     ]);
+  });
+
+  it('rejects an OTLP endpoint that is not an http(s) URL, naming the variable', () => {
+    expect(expectErrors({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toEqual([
+      'OTEL_EXPORTER_OTLP_ENDPOINT: expected an http(s) URL, got "collector:4318"',
+    ]);
+    expect(expectConfig({ SLIMFAAS_REQUEST_LOG_LEVEL: 'OFF' }).requestLogLevel).toBe('off');
   });
 
   it('rejects an empty value instead of silently using the default', () => {
@@ -186,7 +202,7 @@ describe('readConfig', () => {
   it('derives precise value types from the table', () => {
     expectTypeOf<ServerConfig>().toEqualTypeOf<{
       readonly logLevel: LogLevel;
-      readonly requestLogLevel: 'info' | 'debug';
+      readonly requestLogLevel: 'info' | 'debug' | 'off';
       readonly host: string;
       readonly maxHeldRequestsPerFunction: number;
       readonly scaleIntervalMs: number;
@@ -205,6 +221,9 @@ describe('readConfig', () => {
       readonly slimfaasPorts: readonly number[];
       readonly store: StoreSetting;
       readonly stateDirectory: string;
+      readonly otelExporterOtlpEndpoint: string;
+      readonly otelExporterOtlpTracesEndpoint: string;
+      readonly otelServiceName: string;
     }>();
   });
 });
