@@ -34,15 +34,17 @@ export function composeCore(options: {
 }): Core {
   const { orchestrator, store, config, logger, clock } = options;
   const activity = new ActivityTracker(clock);
-  const scaler = new ScalerWorker({
+  const scaler: ScalerWorker = new ScalerWorker({
     orchestrator,
     activity,
     clock,
     logger: logger.child({ component: 'scaler' }),
     intervalMs: config.scaleIntervalMs,
     scaledUpByDefaultWhenNeverCalled: config.podScaledUpByDefaultWhenInfrastructureHasNeverCalled,
+    // Called only once the scaler runs, after the dispatcher below exists.
+    queued: (name: string): boolean => dispatcher.hasQueuedWork(name),
   });
-  const dispatcher = new AsyncDispatcher({
+  const dispatcher: AsyncDispatcher = new AsyncDispatcher({
     store,
     orchestrator,
     waker: scaler,

@@ -157,6 +157,11 @@ export class AsyncDispatcher implements AsyncCallbackSink {
   }
 
   /** A pass over the known queues: events name the queue that changed, so no store round trip to list them. */
+  /** Whether `name`'s queue held work at the last pass (ready, in flight or waiting for a retry). */
+  hasQueuedWork(name: string): boolean {
+    return this.#knownQueues.has(name);
+  }
+
   #requestPass(): void {
     void this.#passes.request();
   }
