@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 
 /** The response and upstream header carrying a request's id. */
@@ -65,16 +65,43 @@ export function formatTraceParent(parent: TraceParent): string {
 }
 
 /**
- * The id of an incoming request: a valid `X-Request-Id` is kept as is; otherwise the trace id of a valid
- * `traceparent` (so logs and traces share one key); otherwise a new UUID (v4, from Node's pooled entropy,
- * about as cheap as a counter). An invalid `X-Request-Id` is replaced, never forwarded.
+ * Generated ids: 32 lower-case hex characters, shaped like a W3C trace id — 80 random bits drawn once per
+ * process (and again if the counter ever wraps) followed by a 48-bit counter. Unique across processes
+ * with overwhelming probability, and about three times cheaper than `randomUUID()` on this machine
+ * (bench/request-id.mjs).
  */
-export function requestIdOf(headers: IncomingHttpHeaders): RequestId {
+const COUNTER_ZEROS = '000000000000';
+
+export class RequestIdGenerator {
+  #prefix = '';
+  #counter = 0;
+
+  next(): string {
+    if (this.#counter === 0 || this.#counter >= 0xffffffffffff) {
+      this.#prefix = randomBytes(10).toString('hex');
+      this.#counter = 0;
+    }
+    const hex = (++this.#counter).toString(16);
+    return this.#prefix + COUNTER_ZEROS.slice(hex.length) + hex;
+  }
+}
+
+const defaultGenerator = new RequestIdGenerator();
+
+/**
+ * The id of an incoming request: a valid `X-Request-Id` is kept as is; otherwise the trace id of a valid
+ * `traceparent` (so logs and traces share one key); otherwise a generated one. An invalid `X-Request-Id`
+ * is replaced, never forwarded.
+ */
+export function requestIdOf(
+  headers: IncomingHttpHeaders,
+  generator: RequestIdGenerator = defaultGenerator,
+): RequestId {
   const given = headers[REQUEST_ID_HEADER];
   if (typeof given === 'string' && isValidRequestId(given)) return { id: given, source: 'header' };
   const parent = parseTraceParent(headers.traceparent);
   if (parent !== undefined) return { id: parent.traceId, source: 'traceparent' };
-  return { id: randomUUID(), source: 'generated' };
+  return { id: generator.next(), source: 'generated' };
 }
 
 /**

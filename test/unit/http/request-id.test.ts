@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   MAX_REQUEST_ID_LENGTH,
+  RequestIdGenerator,
   formatTraceParent,
   isValidRequestId,
   parseTraceParent,
@@ -94,15 +95,26 @@ describe('requestIdOf', () => {
     });
   });
 
-  it('generates a distinct UUID otherwise', () => {
+  it('generates a distinct trace-id-shaped id otherwise', () => {
     const ids = new Set<string>();
     for (let i = 0; i < 1000; i++) {
       const generated = requestIdOf({ 'x-request-id': 'x'.repeat(500) });
       expect(generated.source).toBe('generated');
-      expect(generated.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      expect(generated.id).toMatch(/^[0-9a-f]{32}$/);
       ids.add(generated.id);
     }
     expect(ids.size).toBe(1000);
+  });
+});
+
+describe('RequestIdGenerator', () => {
+  it('draws a new random prefix per generator, so two processes do not collide', () => {
+    const a = new RequestIdGenerator();
+    const b = new RequestIdGenerator();
+    const first = a.next();
+    expect(first.slice(0, 20)).not.toBe(b.next().slice(0, 20));
+    expect(first.slice(20)).toBe('000000000001');
+    expect(a.next().slice(20)).toBe('000000000002');
   });
 });
 
