@@ -53,8 +53,8 @@ export class OtelCallTracer implements CallTracer {
         attributes: {
           'http.request.method': method,
           'http.route': '/function/{name}',
+          // The query string is left out, as in the request log line: it may carry secrets.
           'url.path': `/function/${call.functionName}${q === -1 ? call.path : call.path.slice(0, q)}`,
-          ...(q === -1 ? {} : { 'url.query': call.path.slice(q + 1) }),
           'url.scheme': 'http',
           'network.protocol.version': req.httpVersion,
           'client.address': req.socket.remoteAddress ?? '',
