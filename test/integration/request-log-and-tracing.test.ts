@@ -96,6 +96,19 @@ describe('request log line (in-process app, real replica servers)', () => {
     ]);
   });
 
+  it('with tracing off, adds no traceparent and forwards the caller one unchanged', async () => {
+    const { stack, name } = await stackWith('info');
+    await (await fetch(`${stack.url}/function/${name}/plain`)).arrayBuffer();
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    await (await fetch(`${stack.url}/function/${name}/traced`, { headers: { traceparent } })).arrayBuffer();
+    const plain = stack.replicas.received.find((r) => r.url === '/plain');
+    const traced = stack.replicas.received.find((r) => r.url === '/traced');
+    expect(plain?.headers.traceparent).toBeUndefined();
+    expect(plain?.headers['x-request-id']).toMatch(/^[0-9a-f]{32}$/);
+    expect(traced?.headers.traceparent).toBe(traceparent);
+    expect(traced?.headers['x-request-id']).toBe('0af7651916cd43dd8448eb211c80319c');
+  });
+
   it('logs at debug when configured so', async () => {
     const { stack, entries, name } = await stackWith('debug');
     await (await fetch(`${stack.url}/function/${name}/x`)).arrayBuffer();
