@@ -9,6 +9,7 @@ import { createApp, type App } from './http/create-app.js';
 import { SlimFaasMetrics } from './http/metrics.js';
 import { ActivitySync } from './workers/activity-sync.js';
 import { AsyncDispatcher } from './workers/async-dispatcher.js';
+import { startTracing, type Tracing } from './tracing.js';
 import { ScalerWorker } from './workers/scaler-worker.js';
 
 /** What every mode runs on top of its orchestrator and store. */
@@ -22,6 +23,8 @@ export interface Core {
   /** Which node leads (the one that scales and dispatches): for status, the dashboard and later workers. */
   readonly leadership: Leadership;
   readonly app: App;
+  /** OpenTelemetry tracing, when an OTLP endpoint is configured: flush it last at shutdown. */
+  readonly tracing: Tracing | undefined;
 }
 
 /**
@@ -47,13 +50,15 @@ export function composeCore(options: {
   const { orchestrator, store, leadership, config, logger, clock } = options;
   const isLeader = () => leadership.isLeader();
   const activity = new ActivityTracker(clock);
-  const scaler = new ScalerWorker({
+  const scaler: ScalerWorker = new ScalerWorker({
     orchestrator,
     activity,
     clock,
     logger: logger.child({ component: 'scaler' }),
     intervalMs: config.scaleIntervalMs,
     scaledUpByDefaultWhenNeverCalled: config.podScaledUpByDefaultWhenInfrastructureHasNeverCalled,
+    // Called only once the scaler runs, after the dispatcher below exists.
+    queued: (name: string): boolean => dispatcher.hasQueuedWork(name),
     isLeader,
   });
   const activitySync = new ActivitySync({
@@ -65,7 +70,7 @@ export function composeCore(options: {
     clock,
     logger: logger.child({ component: 'activity' }),
   });
-  const dispatcher = new AsyncDispatcher({
+  const dispatcher: AsyncDispatcher = new AsyncDispatcher({
     store,
     orchestrator,
     waker: activitySync,
@@ -79,6 +84,7 @@ export function composeCore(options: {
     if (leader) scaler.evaluateSoon();
     void dispatcher.runPass();
   });
+  const tracing = startTracing(config, logger);
   const app = createApp({
     async: { store, callbacks: dispatcher, maxBodyBytes: config.asyncMaxBodyBytes },
     metrics: new SlimFaasMetrics({ orchestrator, store }),
@@ -96,6 +102,7 @@ export function composeCore(options: {
     },
     ...(options.isInternalCaller === undefined ? {} : { isInternalCaller: options.isInternalCaller }),
     isReady: options.isReady,
+    ...(tracing === undefined ? {} : { tracer: tracing.tracer }),
   });
-  return { scaler, dispatcher, activitySync, activity, leadership, app };
+  return { scaler, dispatcher, activitySync, activity, leadership, app, tracing };
 }

@@ -81,7 +81,7 @@ export async function runUp(
     await Promise.all([server.close(0), internalServer.close(0)]);
     throw error;
   });
-  const { scaler, dispatcher, activitySync, app } = composeCore({
+  const { scaler, dispatcher, activitySync, app, tracing } = composeCore({
     orchestrator,
     store,
     leadership,
@@ -117,6 +117,7 @@ export async function runUp(
     ['stop replicas', () => orchestrator.close()],
     ['close store', () => store.close()],
     ['remove ephemeral state', () => removeEphemeral(manifest, stateDirectory)],
+    ['flush traces', () => tracing?.shutdown()],
   ];
   return {
     url: server.url,

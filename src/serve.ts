@@ -84,7 +84,7 @@ export async function runServe(
     throw error;
   });
   let ready = false;
-  const { scaler, dispatcher, activitySync, app } = composeCore({
+  const { scaler, dispatcher, activitySync, app, tracing } = composeCore({
     orchestrator,
     store,
     leadership,
@@ -129,6 +129,7 @@ export async function runServe(
     ['close http', () => app.close()],
     ['stop watching', () => orchestrator.close()],
     ['close store', () => store.close()],
+    ['flush traces', () => tracing?.shutdown()],
     ['remove temporary state directory', () => state.remove()],
   ];
   let shuttingDown: Promise<void> | undefined;

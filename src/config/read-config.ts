@@ -23,7 +23,7 @@ export interface Setting<T> {
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
-export const REQUEST_LOG_LEVELS = ['info', 'debug'] as const;
+export const REQUEST_LOG_LEVELS = ['info', 'debug', 'off'] as const;
 
 const oneOf =
   <const T extends string>(values: readonly T[]) =>
@@ -176,6 +176,10 @@ function isNatsUrl(text: string): boolean {
   const url = new URL(text);
   return url.hostname !== '' && url.port !== '' && Number(url.port) > 0;
 }
+
+/** Empty, or an absolute http(s) URL (an OTLP collector). */
+const optionalHttpUrl = (raw: string): Parsed<string> =>
+  raw === '' || isHttpUrl(raw) ? { ok: true, value: raw } : { ok: false, expected: 'an http(s) URL' };
 
 const setting = <T>(definition: Setting<T>): Setting<T> => definition;
 
@@ -352,6 +356,27 @@ export const SETTINGS = {
     parse: optionalAbsolutePath,
     description:
       '`slimfaas serve`: where the embedded store lives (created if missing, reopened on restart); empty = a temp directory removed at exit.',
+  }),
+  otelExporterOtlpEndpoint: setting({
+    env: 'OTEL_EXPORTER_OTLP_ENDPOINT',
+    default: '',
+    parse: optionalHttpUrl,
+    description:
+      'OpenTelemetry: the OTLP/HTTP collector base URL (spans go to `{url}/v1/traces`, JSON); empty = tracing off.',
+  }),
+  otelExporterOtlpTracesEndpoint: setting({
+    env: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+    default: '',
+    parse: optionalHttpUrl,
+    description:
+      'OpenTelemetry: the full OTLP/HTTP traces URL, used as is (wins over `OTEL_EXPORTER_OTLP_ENDPOINT`); empty = derived from it.',
+  }),
+  otelServiceName: setting({
+    env: 'OTEL_SERVICE_NAME',
+    default: 'slimfaas',
+    parse: (raw: string): Parsed<string> =>
+      raw !== '' && raw.length <= 255 ? { ok: true, value: raw } : { ok: false, expected: 'a name' },
+    description: "OpenTelemetry: the `service.name` of SlimFaas's spans.",
   }),
 } as const;
 

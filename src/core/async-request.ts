@@ -44,3 +44,21 @@ export function decodeStoredRequest(value: Uint8Array): StoredRequest {
     body: buffer.subarray(4 + headLength),
   };
 }
+
+/** The stored `X-Request-Id` (SlimFaas stores one with every async request), for log lines. */
+export function storedRequestId(request: Pick<StoredRequest, 'headers'>): string | undefined {
+  const headers = request.headers;
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    if ((headers[i] as string).toLowerCase() === 'x-request-id') return headers[i + 1];
+  }
+  return undefined;
+}
+
+/** `storedRequestId` of an encoded request; undefined when it cannot be decoded. */
+export function storedRequestIdOf(value: Uint8Array): string | undefined {
+  try {
+    return storedRequestId(decodeStoredRequest(value));
+  } catch {
+    return undefined;
+  }
+}

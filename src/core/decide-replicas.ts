@@ -46,7 +46,10 @@ function ownLiveness(input: ScaleInput): Map<string, Liveness> {
   const anyRequestMs = Math.max(0, ...requestMs.values());
   const result = new Map<string, Liveness>();
   for (const { spec } of input.functions) {
-    let live: Liveness = { lastActiveMs: requestMs.get(spec.name) ?? 0, reason: 'request' };
+    let live: Liveness = {
+      lastActiveMs: requestMs.get(spec.name) ?? 0,
+      reason: input.queued?.(spec.name) === true ? 'queue' : 'request',
+    };
     if (spec.replicasStartAsSoonAsOneFunctionRetrieveARequest && anyRequestMs > live.lastActiveMs) {
       live = { lastActiveMs: anyRequestMs, reason: 'any-function-request' };
     }

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ActivityTracker } from '../core/activity.js';
+import type { CallTracer } from './call-tracing.js';
 import type { Clock } from '../core/clock.js';
 import { isValidFunctionName } from '../core/function-spec.js';
 import type { AsyncCallbackSink, Logger, Orchestrator, TopologyEvent, Waker } from '../core/ports.js';
@@ -18,6 +19,7 @@ import {
 import { handlePublishEvent, type EventRouteDeps } from './routes/event-route.js';
 import { handleFunctionCall, type FunctionRouteDeps } from './routes/function-route.js';
 import { sendStatusFunction, sendStatusFunctions } from './routes/status-routes.js';
+import type { RequestLogLevel } from './request-log.js';
 import { UpstreamPools } from './upstream-pools.js';
 
 export interface AppSettings {
@@ -30,7 +32,7 @@ export interface AppSettings {
    * `DefaultSync.HttpTimeout` alone.
    */
   readonly maxWaitForReplicaMs?: number;
-  readonly requestLogLevel: 'info' | 'debug';
+  readonly requestLogLevel: RequestLogLevel;
   /** `SLIMFAAS_SUBSCRIBE_EVENTS`: event name → external subscriber URLs. Default: none. */
   readonly externalSubscribers?: ReadonlyMap<string, readonly string[]>;
 }
@@ -58,6 +60,8 @@ export interface AppDeps {
   };
   /** `/metrics` and request/cold-start observations. */
   readonly metrics?: SlimFaasMetrics;
+  /** OpenTelemetry spans for sync calls; absent = tracing off. */
+  readonly tracer?: CallTracer;
 }
 
 export interface App {
@@ -88,6 +92,7 @@ export function createApp(deps: AppDeps): App {
     requestLogLevel: deps.settings.requestLogLevel,
     isInternalCaller: deps.isInternalCaller ?? EVERY_CALLER_EXTERNAL,
     observer: deps.metrics,
+    tracer: deps.tracer,
   };
   const asyncDeps: AsyncRouteDeps | undefined =
     deps.async === undefined

@@ -70,7 +70,10 @@ export function upstreamRequestHeaders(
   return out;
 }
 
-/** Converts undici's raw response headers to a flat list for `res.writeHead`, without hop-by-hop fields. */
+/**
+ * Converts undici's raw response headers to a flat list for `res.writeHead`, without hop-by-hop fields and
+ * without the upstream's `X-Request-Id` (SlimFaas sends its own in `extra`).
+ */
 export function downstreamResponseHeaders(raw: readonly Buffer[], extra: readonly string[]): string[] {
   const out: string[] = [];
   let named: Set<string> | undefined;
@@ -83,7 +86,8 @@ export function downstreamResponseHeaders(raw: readonly Buffer[], extra: readonl
   for (let i = 0; i < raw.length; i += 2) {
     const name = (raw[i] as Buffer).toString('latin1');
     const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || named?.has(lower) === true) continue;
+    // SlimFaas answers with its own X-Request-Id (in `extra`): a function echoing it must not double it.
+    if (HOP_BY_HOP.has(lower) || named?.has(lower) === true || lower === 'x-request-id') continue;
     out.push(name, (raw[i + 1] as Buffer).toString('latin1'));
   }
   if (extra.length > 0) out.push(...extra);

@@ -20,6 +20,7 @@ export interface ForwardRequest {
   readonly headers: string[];
   readonly headersTimeoutMs: number;
   readonly maxBodyBytes: number;
+  /** Flat `[name, value, …]` added to the answer, an error answer included. */
   readonly extraResponseHeaders: readonly string[];
   readonly onDone: (outcome: ForwardOutcome) => void;
 }
@@ -122,9 +123,13 @@ export function forward(request: ForwardRequest): void {
         res.destroy(error);
       } else {
         if (code === 'body_too_large') res.setHeader('connection', 'close');
+        const extra = request.extraResponseHeaders;
+        for (let i = 0; i + 1 < extra.length; i += 2)
+          res.setHeader(extra[i] as string, extra[i + 1] as string);
         sendError(res, code, upstreamMessage(code, error));
       }
-      finish({ kind: 'failed', code, status: res.headersSent ? status : 0, error });
+      // Before the upstream answered, the status is that of the error answer just sent (502, 504, 413).
+      finish({ kind: 'failed', code, status: status !== 0 ? status : res.statusCode, error });
     },
   };
 

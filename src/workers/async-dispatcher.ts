@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ActivityTracker } from '../core/activity.js';
-import { decodeStoredRequest, type StoredRequest } from '../core/async-request.js';
+import { decodeStoredRequest, storedRequestId, type StoredRequest } from '../core/async-request.js';
 import type { Clock } from '../core/clock.js';
 import type { AsyncCallbackSink, Logger, Orchestrator, Waker } from '../core/ports.js';
 import type { AttemptEnd, LeaseOperationResult, LeasedElement, StateStore } from '../core/state-store.js';
@@ -157,6 +157,11 @@ export class AsyncDispatcher implements AsyncCallbackSink {
   }
 
   /** A pass over the known queues: events name the queue that changed, so no store round trip to list them. */
+  /** Whether `name`'s queue held work at the last pass (ready, in flight or waiting for a retry). */
+  hasQueuedWork(name: string): boolean {
+    return this.#knownQueues.has(name);
+  }
+
   #requestPass(): void {
     void this.#passes.request();
   }
@@ -278,6 +283,7 @@ export class AsyncDispatcher implements AsyncCallbackSink {
       {
         function: queue,
         id: element.id,
+        requestId: storedRequestId(request),
         attempt: element.attempt,
         replica: replica.id,
         ...result.outcome,

@@ -1,3 +1,4 @@
+import { storedRequestIdOf } from '../core/async-request.js';
 import type { Logger } from '../core/ports.js';
 import type { AttemptEnd, LeaseOperationResult, StateStore } from '../core/state-store.js';
 import type { FinalStep } from './async-next-step.js';
@@ -33,6 +34,7 @@ export async function recordStep(
         {
           function: queue,
           id: element.id,
+          requestId: storedRequestIdOf(element.payload),
           attempts: element.attempt,
           ...endFields(step.end),
           reason: step.reason,

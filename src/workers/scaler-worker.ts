@@ -12,6 +12,8 @@ export interface ScalerWorkerOptions {
   readonly scaledUpByDefaultWhenNeverCalled: boolean;
   /** Only the leader scales; with a single SlimFaas process this is always true. */
   readonly isLeader?: () => boolean;
+  /** Whether a function's async queue holds work: only used to give `queue` as the reason. */
+  readonly queued?: (name: string) => boolean;
 }
 
 /**
@@ -53,6 +55,7 @@ export class ScalerWorker implements Waker {
       return;
     }
     if (!this.#pendingWakes.has(name)) {
+      this.#o.logger.info({ function: name }, `wake ${name}`);
       this.#o.activity.begin(name);
       const timer = setTimeout(
         () => this.#endWake(name),
@@ -81,12 +84,11 @@ export class ScalerWorker implements Waker {
       activity: (name) => activity.get(name),
       nowMs: clock.now(),
       scaledUpByDefaultWhenNeverCalled: this.#o.scaledUpByDefaultWhenNeverCalled,
+      ...(this.#o.queued === undefined ? {} : { queued: this.#o.queued }),
     });
     for (const decision of decisions) {
-      logger.info(
-        { ...decision },
-        `scale ${decision.name} ${decision.from} -> ${decision.to} (${decision.reason})`,
-      );
+      const { name, from, to, reason } = decision;
+      logger.info({ function: name, from, to, reason }, `scale ${name} ${from} -> ${to} (${reason})`);
       orchestrator.setReplicas(decision.name, decision.to).catch((error: unknown) => {
         logger.error(
           { function: decision.name, err: error },

@@ -3,7 +3,10 @@ import type { AddressInfo } from 'node:net';
 import { ActivityTracker } from '../../src/core/activity.js';
 import { systemClock } from '../../src/core/clock.js';
 import type { FunctionSpec } from '../../src/core/function-spec.js';
+import type { Logger } from '../../src/core/ports.js';
+import type { CallTracer } from '../../src/http/call-tracing.js';
 import type { CallerPolicy } from '../../src/http/caller-policy.js';
+import type { RequestLogLevel } from '../../src/http/request-log.js';
 import { createApp } from '../../src/http/create-app.js';
 import { startServer } from '../../src/http/server.js';
 import { MemoryOrchestrator } from '../../src/orchestrators/memory/memory-orchestrator.js';
@@ -84,6 +87,12 @@ export async function startAppStack(
     autoReady?: boolean;
     /** `TIME_MAXIMUM_WAIT_FOR_AT_LEAST_ONE_POD_STARTED_FOR_SYNC_FUNCTION` (default 0: HttpTimeout alone). */
     maxWaitForReplicaMs?: number;
+    /** The app's logger (default: a recording logger nobody reads). */
+    logger?: Logger;
+    /** Default `debug`. */
+    requestLogLevel?: RequestLogLevel;
+    /** OpenTelemetry spans per sync call (default: tracing off). */
+    tracer?: CallTracer;
   } = {},
 ): Promise<AppStack> {
   const replicas = new Replicas();
@@ -105,13 +114,14 @@ export async function startAppStack(
     orchestrator,
     activity,
     waker: scaler,
-    logger: recordingLogger(),
+    logger: options.logger ?? recordingLogger(),
     clock: systemClock,
+    ...(options.tracer ? { tracer: options.tracer } : {}),
     settings: {
       maxHeldRequestsPerFunction: options.maxHeld ?? 100,
       maxRequestBodyBytes: options.maxRequestBodyBytes ?? 1024 * 1024,
       maxWaitForReplicaMs: options.maxWaitForReplicaMs ?? 0,
-      requestLogLevel: 'debug',
+      requestLogLevel: options.requestLogLevel ?? 'debug',
       ...(options.externalSubscribers ? { externalSubscribers: options.externalSubscribers } : {}),
     },
     isReady: () => true,

@@ -11,6 +11,7 @@ import type { CallerPolicy } from '../caller-policy.js';
 import { sendEmpty, sendError, sendJson } from '../error-response.js';
 import { upstreamRequestHeaders } from '../hop-by-hop.js';
 import { readBody } from '../read-body.js';
+import { requestIdOf, withRequestId } from '../request-id.js';
 import { splitNameAndPath } from './function-route.js';
 
 export interface AsyncRouteDeps {
@@ -50,10 +51,15 @@ export async function handleAsyncCall(
     return;
   }
   const id = randomUUID();
-  const headers = upstreamRequestHeaders(withoutContentLength(req.rawHeaders), req.headers.connection, {
-    remoteAddress: req.socket.remoteAddress ?? '',
-    proto: 'http',
-  });
+  // The request id is stored with the request, so every delivery attempt carries it.
+  const requestId = requestIdOf(req.headers);
+  const headers = withRequestId(
+    upstreamRequestHeaders(withoutContentLength(req.rawHeaders), req.headers.connection, {
+      remoteAddress: req.socket.remoteAddress ?? '',
+      proto: 'http',
+    }),
+    requestId,
+  );
   const payload = encodeStoredRequest({ method: req.method ?? 'GET', path, headers, body: read.body });
   try {
     await deps.store.enqueue(name, {
@@ -66,7 +72,7 @@ export async function handleAsyncCall(
     answerStoreError(deps, res, error, name);
     return;
   }
-  res.writeHead(202, { 'slimfaas-element-id': id, 'content-length': 0 });
+  res.writeHead(202, { 'slimfaas-element-id': id, 'x-request-id': requestId.id, 'content-length': 0 });
   res.end();
 }
 

@@ -9,6 +9,8 @@ import { sendEmpty, sendError, sendJson } from '../error-response.js';
 import { upstreamRequestHeaders } from '../hop-by-hop.js';
 import { deliverAll, type DeliveryTarget, type EventMessage } from '../publish-fanout.js';
 import { readBody } from '../read-body.js';
+import { requestIdOf, withRequestId } from '../request-id.js';
+import type { RequestLogLevel } from '../request-log.js';
 import type { UpstreamPools } from '../upstream-pools.js';
 import { splitNameAndPath } from './function-route.js';
 
@@ -25,7 +27,7 @@ export interface EventRouteDeps {
   readonly externalSubscribers: ReadonlyMap<string, readonly string[]>;
   readonly isInternalCaller: CallerPolicy;
   readonly maxRequestBodyBytes: number;
-  readonly requestLogLevel: 'info' | 'debug';
+  readonly requestLogLevel: RequestLogLevel;
 }
 
 /** Headers our fan-out sets itself (undici computes the length of the buffered body and refuses Expect). */
@@ -124,13 +126,17 @@ async function publish(
     });
     return;
   }
+  const requestId = requestIdOf(req.headers);
   const message: EventMessage = {
     method: req.method ?? 'POST',
-    headers: withoutSetHeaders(
-      upstreamRequestHeaders(req.rawHeaders, req.headers.connection, {
-        remoteAddress: req.socket.remoteAddress ?? '',
-        proto: 'http',
-      }),
+    headers: withRequestId(
+      withoutSetHeaders(
+        upstreamRequestHeaders(req.rawHeaders, req.headers.connection, {
+          remoteAddress: req.socket.remoteAddress ?? '',
+          proto: 'http',
+        }),
+      ),
+      requestId,
     ),
     body: read.body,
   };
@@ -146,14 +152,22 @@ async function publish(
     targets,
     message,
   );
-  if (deps.logger.isLevelEnabled(deps.requestLogLevel)) {
+  if (deps.requestLogLevel !== 'off' && deps.logger.isLevelEnabled(deps.requestLogLevel)) {
     const failed = deliveries.filter((d) => d.status === null || d.status >= 500).length;
     const durationMs = deps.clock.now() - startedMs;
     deps.logger[deps.requestLogLevel](
-      { event, method: message.method, deliveries: deliveries.length, failed, durationMs },
+      {
+        requestId: requestId.id,
+        event,
+        method: message.method,
+        deliveries: deliveries.length,
+        failed,
+        durationMs,
+      },
       'event published',
     );
   }
+  res.setHeader('x-request-id', requestId.id);
   if (wantsRepresentation(req.headers.prefer)) {
     res.setHeader('preference-applied', 'return=representation');
     sendJson(res, 200, { event, deliveries });

@@ -5,12 +5,15 @@ import { isValidFunctionName } from '../../core/function-spec.js';
 import type { Logger, Orchestrator, Waker } from '../../core/ports.js';
 import type { FunctionState, Replica } from '../../core/topology.js';
 import { resolveVisibility } from '../../core/visibility.js';
+import type { CallSpan, CallTracer } from '../call-tracing.js';
 import type { CallerPolicy } from '../caller-policy.js';
 import { sendError } from '../error-response.js';
 import type { HeldRequests } from '../held-requests.js';
 import { upstreamRequestHeaders } from '../hop-by-hop.js';
-import { forward, type ForwardOutcome } from '../proxy.js';
+import { forward } from '../proxy.js';
 import type { ReplicaBalancer } from '../replica-balancer.js';
+import { requestIdOf, withRequestId, type RequestId } from '../request-id.js';
+import { logSyncCall, type RequestLogLevel } from '../request-log.js';
 import type { UpstreamPools } from '../upstream-pools.js';
 
 /** What the function route reports for metrics (optional: tests may leave it out). */
@@ -32,13 +35,12 @@ export interface FunctionRouteDeps {
   readonly maxRequestBodyBytes: number;
   /** Caps the wait for a ready replica when > 0 (otherwise `DefaultSync.HttpTimeout` alone bounds it). */
   readonly maxWaitForReplicaMs: number;
-  readonly requestLogLevel: 'info' | 'debug';
+  readonly requestLogLevel: RequestLogLevel;
   /** The listener's caller classification, consulted only for a private function or path. */
   readonly isInternalCaller: CallerPolicy;
+  /** OpenTelemetry spans per call; absent when tracing is off (then no tracing code runs). */
+  readonly tracer?: CallTracer | undefined;
 }
-
-const COLD_START_HEADERS = ['x-slimfaas-cold-start', 'true'] as const;
-const NO_HEADERS: readonly string[] = [];
 
 /**
  * `/function/{name}[/{path}]`: the sync call. `rest` is everything after `/function/`, query included.
@@ -66,13 +68,15 @@ export function handleFunctionCall(
     return;
   }
   const startedMs = deps.clock.now();
+  const requestId = requestIdOf(req.headers);
+  const span = deps.tracer?.startCall(req, { functionName: name, path, requestId: requestId.id });
   deps.activity.begin(name);
   const replica = deps.balancer.pick(fn);
   if (replica !== undefined) {
-    send(deps, { req, res, fn, replica, path, startedMs, coldStart: false });
+    send(deps, { req, res, fn, replica, path, startedMs, requestId, span, coldStart: false });
     return;
   }
-  void holdThenSend(deps, { req, res, fn, path, startedMs });
+  void holdThenSend(deps, { req, res, fn, path, startedMs, requestId, span });
 }
 
 interface Exchange {
@@ -81,12 +85,15 @@ interface Exchange {
   readonly fn: FunctionState;
   readonly path: string;
   readonly startedMs: number;
+  readonly requestId: RequestId;
+  readonly span: CallSpan | undefined;
 }
 
 async function holdThenSend(deps: FunctionRouteDeps, exchange: Exchange): Promise<void> {
   const { res, fn } = exchange;
   const name = fn.spec.name;
   deps.waker.wake(name);
+  exchange.span?.coldStartBegin();
   const httpTimeoutMs = fn.spec.configuration.defaultSync.httpTimeoutSeconds * 1000;
   const timeoutMs =
     deps.maxWaitForReplicaMs > 0 ? Math.min(httpTimeoutMs, deps.maxWaitForReplicaMs) : httpTimeoutMs;
@@ -94,6 +101,7 @@ async function holdThenSend(deps: FunctionRouteDeps, exchange: Exchange): Promis
     res.once('close', abort);
     return () => res.off('close', abort);
   });
+  exchange.span?.coldStartEnd(outcome);
   const current = deps.orchestrator.functions().get(name);
   const replica = outcome === 'ready' && current !== undefined ? deps.balancer.pick(current) : undefined;
   if (replica !== undefined && current !== undefined) {
@@ -102,6 +110,7 @@ async function holdThenSend(deps: FunctionRouteDeps, exchange: Exchange): Promis
     return;
   }
   deps.activity.end(name);
+  res.setHeader('x-request-id', exchange.requestId.id);
   if (outcome === 'overflow') {
     sendError(res, 'too_many_held_requests', `too many requests are waiting for "${name}" to wake`, {
       'retry-after': '1',
@@ -112,7 +121,12 @@ async function holdThenSend(deps: FunctionRouteDeps, exchange: Exchange): Promis
     sendError(res, 'no_ready_replica', `"${name}" had no ready replica within ${timeoutMs} ms`);
   }
   deps.observer?.observeRequest('function', res.statusCode, (deps.clock.now() - exchange.startedMs) / 1000);
-  logRequest(deps, exchange, outcome === 'aborted' ? { kind: 'client-aborted' } : { kind: 'no-replica' });
+  exchange.span?.end(outcome === 'aborted' ? 0 : res.statusCode);
+  logSyncCall(
+    deps,
+    exchange,
+    outcome === 'aborted' ? { kind: 'client-aborted' } : { kind: 'no-replica', status: res.statusCode },
+  );
 }
 
 function send(deps: FunctionRouteDeps, exchange: Exchange & { replica: Replica; coldStart: boolean }): void {
@@ -120,18 +134,27 @@ function send(deps: FunctionRouteDeps, exchange: Exchange & { replica: Replica; 
   const name = fn.spec.name;
   deps.balancer.acquire(replica.id);
   const socket = req.socket;
+  const headers = withRequestId(
+    upstreamRequestHeaders(req.rawHeaders, req.headers.connection, {
+      remoteAddress: socket.remoteAddress ?? '',
+      proto: 'http',
+    }),
+    exchange.requestId,
+  );
   forward({
     req,
     res,
     dispatcher: deps.pools.get(replica.origin),
     path: exchange.path,
-    headers: upstreamRequestHeaders(req.rawHeaders, req.headers.connection, {
-      remoteAddress: socket.remoteAddress ?? '',
-      proto: 'http',
-    }),
+    headers:
+      exchange.span === undefined
+        ? headers
+        : exchange.span.upstreamBegin(replica, req.method ?? 'GET', headers),
     headersTimeoutMs: fn.spec.configuration.defaultSync.httpTimeoutSeconds * 1000,
     maxBodyBytes: deps.maxRequestBodyBytes,
-    extraResponseHeaders: exchange.coldStart ? COLD_START_HEADERS : NO_HEADERS,
+    extraResponseHeaders: exchange.coldStart
+      ? ['x-slimfaas-cold-start', 'true', 'x-request-id', exchange.requestId.id]
+      : ['x-request-id', exchange.requestId.id],
     onDone: (outcome) => {
       deps.balancer.release(replica.id);
       deps.activity.end(name);
@@ -140,32 +163,10 @@ function send(deps: FunctionRouteDeps, exchange: Exchange & { replica: Replica; 
         outcome.status,
         (deps.clock.now() - exchange.startedMs) / 1000,
       );
-      logRequest(deps, exchange, outcome, replica.id);
+      exchange.span?.end(outcome.status, outcome.kind === 'failed' ? outcome.error : undefined);
+      logSyncCall(deps, exchange, outcome, replica.id);
     },
   });
-}
-
-type LoggedOutcome = ForwardOutcome | { readonly kind: 'client-aborted' } | { readonly kind: 'no-replica' };
-
-function logRequest(
-  deps: FunctionRouteDeps,
-  exchange: Exchange & { coldStart?: boolean },
-  outcome: LoggedOutcome,
-  replica?: string,
-): void {
-  const level = outcome.kind === 'failed' ? 'warn' : deps.requestLogLevel;
-  if (!deps.logger.isLevelEnabled(level)) return;
-  const entry = {
-    function: exchange.fn.spec.name,
-    replica,
-    method: exchange.req.method,
-    outcome: outcome.kind,
-    status: 'status' in outcome ? outcome.status : undefined,
-    durationMs: deps.clock.now() - exchange.startedMs,
-    coldStart: exchange.coldStart === true ? true : undefined,
-    error: outcome.kind === 'failed' ? outcome.error.message : undefined,
-  };
-  deps.logger[level](entry, 'sync call');
 }
 
 /** `fib/hello/x?q=1` → name `fib`, path `/hello/x?q=1`; `fib?x` → `/?x`; trailing slashes are kept. */

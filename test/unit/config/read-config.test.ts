@@ -48,6 +48,9 @@ describe('readConfig', () => {
       leaderLeaseMs: 3000,
       inClusterPathPrefix: '',
       stateDirectory: '',
+      otelExporterOtlpEndpoint: '',
+      otelExporterOtlpTracesEndpoint: '',
+      otelServiceName: 'slimfaas',
     });
   });
 
@@ -78,6 +81,9 @@ describe('readConfig', () => {
       SLIMFAAS_LEADER_LEASE_MS: '1500',
       SLIMFAAS_IN_CLUSTER_PATH_PREFIX: '/tmp/sa-root',
       SLIMFAAS_STATE_DIRECTORY: '/var/lib/slimfaas',
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://collector:4318/custom/traces',
+      OTEL_SERVICE_NAME: 'edge-slimfaas',
     });
     expect(config).toEqual({
       logLevel: 'warn',
@@ -105,6 +111,9 @@ describe('readConfig', () => {
       leaderLeaseMs: 1500,
       inClusterPathPrefix: '/tmp/sa-root',
       stateDirectory: '/var/lib/slimfaas',
+      otelExporterOtlpEndpoint: 'http://collector:4318',
+      otelExporterOtlpTracesEndpoint: 'https://collector:4318/custom/traces',
+      otelServiceName: 'edge-slimfaas',
     });
   });
 
@@ -220,7 +229,7 @@ describe('readConfig', () => {
       }),
     ).toEqual([
       'SLIMFAAS_LOG_LEVEL: expected one of trace, debug, info, warn, error, fatal, silent, got "verbose"',
-      'SLIMFAAS_REQUEST_LOG_LEVEL: expected one of info, debug, got "warn"',
+      'SLIMFAAS_REQUEST_LOG_LEVEL: expected one of info, debug, off, got "warn"',
       'SLIMFAAS_HOST: expected an IP address or a host name, got "not a host"',
       'SLIMFAAS_MAX_HELD_REQUESTS_PER_FUNCTION: expected an integer ≥ 1, got "0"',
       'SLIMFAAS_SCALE_INTERVAL_MS: expected an integer ≥ 50, got "10"',
@@ -242,6 +251,13 @@ describe('readConfig', () => {
     expect(expectErrors({ SLIMFAAS_STATE_DIRECTORY: 'state' })).toEqual([
       'SLIMFAAS_STATE_DIRECTORY: expected an absolute directory path, got "state"',
     ]);
+  });
+
+  it('rejects an OTLP endpoint that is not an http(s) URL, naming the variable', () => {
+    expect(expectErrors({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toEqual([
+      'OTEL_EXPORTER_OTLP_ENDPOINT: expected an http(s) URL, got "collector:4318"',
+    ]);
+    expect(expectConfig({ SLIMFAAS_REQUEST_LOG_LEVEL: 'OFF' }).requestLogLevel).toBe('off');
   });
 
   it('rejects an empty value instead of silently using the default', () => {
@@ -273,7 +289,7 @@ describe('readConfig', () => {
   it('derives precise value types from the table', () => {
     expectTypeOf<ServerConfig>().toEqualTypeOf<{
       readonly logLevel: LogLevel;
-      readonly requestLogLevel: 'info' | 'debug';
+      readonly requestLogLevel: 'info' | 'debug' | 'off';
       readonly host: string;
       readonly maxHeldRequestsPerFunction: number;
       readonly scaleIntervalMs: number;
@@ -297,6 +313,9 @@ describe('readConfig', () => {
       readonly leaderLeaseMs: number;
       readonly inClusterPathPrefix: string;
       readonly stateDirectory: string;
+      readonly otelExporterOtlpEndpoint: string;
+      readonly otelExporterOtlpTracesEndpoint: string;
+      readonly otelServiceName: string;
     }>();
   });
 });

@@ -285,3 +285,48 @@ describe('decideReplicas: infrastructure guard', () => {
     ]);
   });
 });
+
+describe('decideReplicas: reasons', () => {
+  it('gives request for a function woken by its own call', () => {
+    expect(decideReplicas(input([fn('api')], { api: { lastActivityMs: NOW, inFlight: 1 } }))).toEqual([
+      { name: 'api', from: 0, to: 1, reason: 'request' },
+    ]);
+  });
+
+  it('gives queue when the function has queued async work', () => {
+    const queued = (name: string): boolean => name === 'worker';
+    const functions = [fn('worker'), fn('api')];
+    const activity = { worker: calledAt(NOW), api: calledAt(NOW) };
+    expect(decideReplicas(input(functions, activity, { queued }))).toEqual([
+      { name: 'worker', from: 0, to: 1, reason: 'queue' },
+      { name: 'api', from: 0, to: 1, reason: 'request' },
+    ]);
+  });
+
+  it('gives idle-timeout, not queue, once the queued function has been idle past its timeout', () => {
+    const queued = (): boolean => true;
+    expect(
+      decideReplicas(
+        input([fn('worker', { requested: 1 })], { worker: calledAt(NOW - 10 * MINUTE) }, { queued }),
+      ),
+    ).toEqual([{ name: 'worker', from: 1, to: 0, reason: 'idle-timeout' }]);
+  });
+
+  it('prefers a later schedule wake-up over queue activity as the reason', () => {
+    // Woken at 11:59 UTC by its schedule; its queue was last active at 11:58.
+    const schedule = { timeZoneId: 'UTC', wakeUp: [{ hour: 11, minute: 59 }], scaleDownTimeout: [] };
+    const functions = [fn('report', { schedule })];
+    const decisions = decideReplicas(
+      input(functions, { report: calledAt(NOW - 2 * MINUTE) }, { queued: () => true }),
+    );
+    expect(decisions).toEqual([{ name: 'report', from: 0, to: 1, reason: 'schedule' }]);
+  });
+
+  it('gives dependant to a dependency woken because the queued function depends on it', () => {
+    const functions = [fn('db'), fn('worker', { dependsOn: ['db'] })];
+    const decisions = decideReplicas(
+      input(functions, { worker: calledAt(NOW) }, { queued: (name) => name === 'worker' }),
+    );
+    expect(decisions).toEqual([{ name: 'db', from: 0, to: 1, reason: 'dependant' }]);
+  });
+});
