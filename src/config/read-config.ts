@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { isAbsolute } from 'node:path';
 import { parseCidr, type Cidr } from '../core/caller.js';
+import { parseJobsConfiguration } from './jobs-configuration.js';
 
 /** A parsed setting value, or why the raw text is not acceptable ("expected …"). */
 type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly expected: string };
@@ -294,6 +295,13 @@ export const SETTINGS = {
     parse: optionalAbsolutePath,
     description:
       '`slimfaas serve`: where the embedded store lives (created if missing, reopened on restart); empty = a temp directory removed at exit.',
+  }),
+  jobsConfiguration: setting({
+    env: 'SLIMFAAS_JOBS_CONFIGURATION',
+    default: '',
+    parse: parseJobsConfiguration,
+    description:
+      '`slimfaas serve`: job configurations, SlimFaas\'s JSON `{"Configurations": {"<job>": {...}}, "Schedules": {...}}` (docs/jobs.md); empty = no jobs. An invalid job is logged and left out.',
   }),
 } as const;
 

@@ -16,6 +16,7 @@ import {
   type AsyncRouteDeps,
 } from './routes/async-routes.js';
 import { handlePublishEvent, type EventRouteDeps } from './routes/event-route.js';
+import { handleJobRoute, type JobRouteDeps } from './routes/job-routes.js';
 import { handleFunctionCall, type FunctionRouteDeps } from './routes/function-route.js';
 import { sendStatusFunction, sendStatusFunctions } from './routes/status-routes.js';
 import { UpstreamPools } from './upstream-pools.js';
@@ -52,6 +53,8 @@ export interface AppDeps {
   };
   /** `/metrics` and request/cold-start observations. */
   readonly metrics?: SlimFaasMetrics;
+  /** Jobs (`/job`, `/job-schedules`, `/jobs/status`, `/status-jobs`). Without it those routes answer 404. */
+  readonly jobs?: JobRouteDeps;
 }
 
 export interface App {
@@ -146,6 +149,15 @@ export function createApp(deps: AppDeps): App {
       if (url.startsWith('/async-function') && asyncDeps !== undefined) {
         observe('async', res);
         routeAsync(asyncDeps, functionRoute.isInternalCaller, req, res, url);
+        return;
+      }
+      if (deps.jobs !== undefined && isJobPath(pathOf(url))) {
+        observe('control', res);
+        const path = pathOf(url);
+        handleJobRoute(deps.jobs, functionRoute.isInternalCaller, req, res, path).catch((error: unknown) => {
+          deps.logger.error({ err: error, url }, 'job route failed');
+          sendError(res, 'internal_error', 'internal error');
+        });
         return;
       }
       routeUrl(req, res, url);
@@ -273,6 +285,15 @@ export function createApp(deps: AppDeps): App {
       await Promise.all([pools.closeAll(), externalPools.closeAll()]);
     },
   };
+}
+
+function isJobPath(path: string): boolean {
+  return (
+    path.startsWith('/job/') ||
+    path.startsWith('/job-schedules/') ||
+    path === '/jobs/status' ||
+    path === '/status-jobs'
+  );
 }
 
 function pathOf(url: string): string {

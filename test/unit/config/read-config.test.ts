@@ -1,5 +1,6 @@
 import { parseCidr, type Cidr } from '../../../src/core/caller.js';
 import { describe, expect, expectTypeOf, it } from 'vitest';
+import type { JobsConfiguration } from '../../../src/config/jobs-configuration.js';
 import {
   readConfig,
   SETTINGS,
@@ -43,6 +44,7 @@ describe('readConfig', () => {
       slimfaasPorts: [5000],
       store: { kind: 'embedded' },
       stateDirectory: '',
+      jobsConfiguration: { configurations: [], problems: [] },
     });
   });
 
@@ -68,6 +70,7 @@ describe('readConfig', () => {
       SLIMFAAS_PORTS: '5000,5001',
       SLIMFAAS_STORE: 'nats://127.0.0.1:4222',
       SLIMFAAS_STATE_DIRECTORY: '/var/lib/slimfaas',
+      SLIMFAAS_JOBS_CONFIGURATION: '{"Configurations":{"Batch":{"Image":"busybox","Visibility":"Public"}}}',
     });
     expect(config).toEqual({
       logLevel: 'warn',
@@ -90,6 +93,25 @@ describe('readConfig', () => {
       slimfaasPorts: [5000, 5001],
       store: { kind: 'nats', servers: ['nats://127.0.0.1:4222'] },
       stateDirectory: '/var/lib/slimfaas',
+      jobsConfiguration: {
+        configurations: [
+          {
+            name: 'batch',
+            image: 'busybox',
+            imagesWhitelist: [],
+            resources: { requests: {}, limits: {} },
+            dependsOn: [],
+            environments: [],
+            backoffLimit: 1,
+            visibility: 'Public',
+            numberParallelJob: 1,
+            ttlSecondsAfterFinished: 60,
+            restartPolicy: 'Never',
+            schedules: [],
+          },
+        ],
+        problems: [],
+      },
     });
   });
 
@@ -205,6 +227,7 @@ describe('readConfig', () => {
       readonly slimfaasPorts: readonly number[];
       readonly store: StoreSetting;
       readonly stateDirectory: string;
+      readonly jobsConfiguration: JobsConfiguration;
     }>();
   });
 });
