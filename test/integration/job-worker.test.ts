@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ActivityTracker } from '../../src/core/activity.js';
 import { ManualClock } from '../../src/core/clock.js';
-import type { JobRunner, JobRunSpec, JobRunState } from '../../src/core/job-runner.js';
 import { JOB_DEFAULTS, type JobConfiguration, type QueuedJob } from '../../src/core/job-spec.js';
 import { MemoryOrchestrator } from '../../src/orchestrators/memory/memory-orchestrator.js';
 import { EmbeddedStateStore } from '../../src/stores/embedded/embedded-state-store.js';
@@ -13,56 +12,13 @@ import { JobWorker } from '../../src/workers/job-worker.js';
 import { ScalerWorker } from '../../src/workers/scaler-worker.js';
 import { recordingLogger } from '../contracts/orchestrator-contract.js';
 import { testFunctionSpec } from '../helpers/test-function-spec.js';
+import { ScriptedRunner } from '../helpers/scripted-job-runner.js';
 import { waitUntil } from '../helpers/wait-until.js';
 
 /**
  * The JobWorker against the real embedded store (SQLite on disk) and the MemoryOrchestrator, with a runner
  * that implements the JobRunner port in memory: the test decides when a run ends.
  */
-class ScriptedRunner implements JobRunner {
-  readonly started: JobRunSpec[] = [];
-  readonly deleted: string[] = [];
-  #runs = new Map<string, JobRunState>();
-  readonly #listeners = new Set<(state: JobRunState) => void>();
-  start = () => Promise.resolve();
-  close = () => Promise.resolve();
-  run(spec: JobRunSpec): Promise<void> {
-    if (this.#runs.has(spec.runName)) return Promise.resolve();
-    this.started.push(spec);
-    this.#set({
-      runName: spec.runName,
-      configName: spec.configName,
-      elementId: spec.elementId,
-      phase: 'running',
-      attempts: 1,
-      ips: [],
-    });
-    return Promise.resolve();
-  }
-  finish(runName: string, phase: 'succeeded' | 'failed'): void {
-    const state = this.#runs.get(runName);
-    if (state === undefined) throw new Error(`unknown run ${runName}`);
-    this.#set({ ...state, phase });
-  }
-  delete(runName: string): Promise<'deleted' | 'not-found'> {
-    if (!this.#runs.delete(runName)) return Promise.resolve('not-found');
-    this.deleted.push(runName);
-    this.#runs = new Map(this.#runs);
-    return Promise.resolve('deleted');
-  }
-  runs(): ReadonlyMap<string, JobRunState> {
-    return this.#runs;
-  }
-  subscribe(listener: (state: JobRunState) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
-  }
-  #set(state: JobRunState): void {
-    this.#runs = new Map(this.#runs).set(state.runName, state);
-    for (const listener of this.#listeners) listener(state);
-  }
-}
-
 function jobConfig(name: string, overrides: Partial<JobConfiguration> = {}): JobConfiguration {
   return {
     name,
