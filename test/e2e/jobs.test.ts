@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { FN_SERVER, startSlimFaas, type SlimFaasProcess } from '../helpers/slimfaas-process.js';
+import { FN_SERVER, isAlive, startSlimFaas, type SlimFaasProcess } from '../helpers/slimfaas-process.js';
 import { waitUntil } from '../helpers/wait-until.js';
 
 /**
@@ -16,7 +16,7 @@ const JOB_SCRIPT = `
 const fs = require('fs');
 const out = process.env.OUT;
 const args = process.argv.slice(1);
-const record = (r) => fs.appendFileSync(out, JSON.stringify({ ...r, args, run: process.env.SLIMFAAS_JOB_RUN_NAME, job: process.env.SLIMFAAS_JOB_NAME, greeting: process.env.GREETING }) + '\\n');
+const record = (r) => fs.appendFileSync(out, JSON.stringify({ ...r, args, run: process.env.SLIMFAAS_JOB_RUN_NAME, job: process.env.SLIMFAAS_JOB_NAME, greeting: process.env.GREETING, pid: process.pid }) + '\\n');
 (async () => {
   record({ event: 'start', at: Date.now() });
   if (process.env.CALL_PRIVATE) {
@@ -36,6 +36,7 @@ interface JobRecord {
   job: string;
   greeting?: string;
   status?: number;
+  pid: number;
 }
 
 function manifest(out: string, stateDirectory: string): string {
@@ -77,6 +78,7 @@ jobs:${[
       { 'SlimFaas/DefaultVisibility': 'Public', 'SlimFaas/JobImagesWhitelist': 'registry.local/batch:*' },
     ),
     job('secret', {}, {}),
+    job('long', { SLEEP_MS: '60000' }, { 'SlimFaas/DefaultVisibility': 'Public' }),
     job('flaky', {}, { 'SlimFaas/DefaultVisibility': 'Public' }, '\n    backoffLimit: 2'),
   ].join('')}
 `;
@@ -199,7 +201,15 @@ describe('jobs in local mode (slimfaas up)', () => {
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { message: string }).message).toMatch(/not valid JSON/);
     const status = (await (await fetch(`${slimfaas.url}/status-jobs`)).json()) as { Name: string }[];
-    expect(status.map((s) => s.Name)).toEqual(['hello', 'serial', 'slow', 'images', 'secret', 'flaky']);
+    expect(status.map((s) => s.Name)).toEqual([
+      'hello',
+      'serial',
+      'slow',
+      'images',
+      'secret',
+      'long',
+      'flaky',
+    ]);
   });
 
   it('retries a failing run per backoffLimit, then drops it', async () => {
@@ -240,5 +250,21 @@ describe('jobs in local mode (slimfaas up)', () => {
       timeoutMs: 40_000,
       message: 'queued job ran after restart',
     });
+  });
+
+  it('leaves no job process behind when SlimFaas is killed with SIGKILL', async () => {
+    slimfaas = await startSlimFaas(yaml);
+    await submit(slimfaas.url, 'long', { Args: ['orphan-check'] });
+    const started = await waitUntil(
+      () => records().find((r) => r.args.includes('orphan-check') && r.event === 'start'),
+      { timeoutMs: 30_000, message: 'the run started' },
+    );
+    expect(isAlive(started.pid)).toBe(true);
+    await slimfaas.stop('SIGKILL');
+    await waitUntil(() => !isAlive(started.pid), {
+      timeoutMs: 20_000,
+      message: 'the watchdog stopped the job',
+    });
+    expect(records().some((r) => r.args.includes('orphan-check') && r.event === 'end')).toBe(false);
   });
 });
