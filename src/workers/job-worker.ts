@@ -9,6 +9,7 @@ import { jobQueueName, type JobConfiguration, type QueuedJob } from '../core/job
 import type { Logger, Orchestrator, Waker } from '../core/ports.js';
 import type { StateStore } from '../core/state-store.js';
 import { PassLoop } from './async-pass-loop.js';
+import { HeldRuns, type HeldRun } from './job-held-runs.js';
 
 /**
  * The store counts each lease of an element as an attempt and stops handing it out after `maxAttempts`. A job
@@ -42,15 +43,6 @@ export interface JobWorkerOptions {
   readonly maxHeldPerJob?: number;
 }
 
-interface HeldRun {
-  readonly configName: string;
-  readonly elementId: string;
-  readonly leaseToken: string;
-  readonly job: QueuedJob;
-  state: 'queued' | 'running';
-  startedAtMs?: number;
-}
-
 /**
  * Starts job runs (SlimFaas's SlimJobsWorker, reference §4.8), leader only.
  *
@@ -66,8 +58,7 @@ export class JobWorker implements JobBoard {
   readonly #o: JobWorkerOptions;
   readonly #owner = `job-worker-${process.pid}-${randomUUID().slice(0, 8)}`;
   readonly #leaseMs: number;
-  readonly #held = new Map<string, HeldRun[]>();
-  readonly #byRunName = new Map<string, HeldRun>();
+  readonly #held = new HeldRuns();
   readonly #passes = new PassLoop(() => this.#pass());
   readonly #unsubscribes: (() => void)[] = [];
   readonly #timers: NodeJS.Timeout[] = [];
@@ -77,7 +68,6 @@ export class JobWorker implements JobBoard {
   constructor(options: JobWorkerOptions) {
     this.#o = options;
     this.#leaseMs = options.leaseMs ?? 30_000;
-    for (const config of options.configurations) this.#held.set(config.name, []);
   }
 
   start(): void {
@@ -113,21 +103,18 @@ export class JobWorker implements JobBoard {
   }
 
   runs(configName: string): readonly JobRunView[] {
-    const held = this.#held.get(configName) ?? [];
-    const started = held.filter((h) => h.state === 'running').reverse();
-    const queued = held.filter((h) => h.state === 'queued');
-    return [...started, ...queued].map((h) => this.#view(h));
+    return this.#held.views(configName, (runName) => this.#o.runner.runs().get(runName)?.phase);
   }
 
   async cancel(configName: string, elementId: string): Promise<'cancelled' | 'deleted' | 'not-found'> {
-    let run = this.#find(configName, elementId);
+    let run = this.#held.find(configName, elementId);
     if (run === undefined) {
       await this.runPass();
-      run = this.#find(configName, elementId);
+      run = this.#held.find(configName, elementId);
     }
     if (run === undefined) return 'not-found';
     const wasRunning = run.state === 'running';
-    this.#forget(run);
+    this.#held.forget(run);
     if (wasRunning) await this.#o.runner.delete(run.job.runName);
     await this.#o.store.complete(jobQueueName(configName), elementId, run.leaseToken);
     this.#o.logger.info(
@@ -150,9 +137,7 @@ export class JobWorker implements JobBoard {
     this.#passes.stop();
     await this.#passes.running?.catch(() => undefined);
     const nowMs = this.#o.clock.now();
-    const all = [...this.#held.values()].flat();
-    for (const list of this.#held.values()) list.length = 0;
-    this.#byRunName.clear();
+    const all = this.#held.takeAll();
     await Promise.allSettled(
       all.map((run) =>
         this.#o.store.retryLater(jobQueueName(run.configName), run.elementId, run.leaseToken, {
@@ -185,7 +170,7 @@ export class JobWorker implements JobBoard {
 
   /** Leases the elements of `config` this worker does not hold yet (new submissions, released ones). */
   async #adopt(config: JobConfiguration): Promise<void> {
-    const held = this.#held.get(config.name) ?? [];
+    const held = this.#held.list(config.name);
     const room = (this.#o.maxHeldPerJob ?? 1000) - held.length;
     if (room <= 0) return;
     const queue = jobQueueName(config.name);
@@ -214,13 +199,12 @@ export class JobWorker implements JobBoard {
         job,
         state: 'queued',
       };
-      held.push(run);
-      this.#byRunName.set(job.runName, run);
+      this.#held.add(run);
     }
   }
 
   #startRuns(config: JobConfiguration): void {
-    const held = this.#held.get(config.name) ?? [];
+    const held = this.#held.list(config.name);
     for (const run of held) if (run.state === 'running') this.#keepAwake(run.job.dependsOn);
     let running = held.filter((h) => h.state === 'running').length;
     for (const run of held) {
@@ -266,7 +250,7 @@ export class JobWorker implements JobBoard {
           { err: error, job: run.configName, runName: run.job.runName },
           'job run could not be started',
         );
-        if (this.#byRunName.get(run.job.runName) === run) {
+        if (this.#held.byRunName(run.job.runName) === run) {
           run.state = 'queued';
           delete run.startedAtMs;
         }
@@ -275,9 +259,9 @@ export class JobWorker implements JobBoard {
   }
 
   #onRunState(state: JobRunState): void {
-    const run = this.#byRunName.get(state.runName);
+    const run = this.#held.byRunName(state.runName);
     if (run === undefined || (state.phase !== 'succeeded' && state.phase !== 'failed')) return;
-    this.#forget(run);
+    this.#held.forget(run);
     this.#o.logger.info(
       {
         job: run.configName,
@@ -301,7 +285,7 @@ export class JobWorker implements JobBoard {
 
   async #renewLeases(): Promise<void> {
     const nowMs = this.#o.clock.now();
-    for (const run of [...this.#byRunName.values()]) {
+    for (const run of this.#held.all()) {
       const queue = jobQueueName(run.configName);
       const result = await this.#o.store
         .extendLease(queue, run.elementId, run.leaseToken, { leaseMs: this.#leaseMs, nowMs })
@@ -311,31 +295,8 @@ export class JobWorker implements JobBoard {
           { job: run.configName, id: run.elementId },
           'lost the lease of a job element; another worker holds it',
         );
-        this.#forget(run);
+        this.#held.forget(run);
       }
     }
-  }
-
-  #find(configName: string, elementId: string): HeldRun | undefined {
-    return this.#held.get(configName)?.find((h) => h.elementId === elementId);
-  }
-
-  #forget(run: HeldRun): void {
-    const list = this.#held.get(run.configName);
-    const index = list?.indexOf(run) ?? -1;
-    if (index >= 0) list?.splice(index, 1);
-    this.#byRunName.delete(run.job.runName);
-  }
-
-  #view(run: HeldRun): JobRunView {
-    const phase = this.#o.runner.runs().get(run.job.runName)?.phase;
-    const status = run.state === 'queued' ? 'Queued' : phase === 'pending' ? 'Pending' : 'Running';
-    return {
-      runName: run.job.runName,
-      elementId: run.elementId,
-      status,
-      enqueuedAtMs: run.job.enqueuedAtMs,
-      ...(run.startedAtMs === undefined ? {} : { startedAtMs: run.startedAtMs }),
-    };
   }
 }
