@@ -34,8 +34,9 @@ async function main(argv: readonly string[]): Promise<number> {
         return EXIT_INVALID;
       }
       const n = result.manifest.functions.length;
+      const j = result.manifest.jobs.length;
       process.stdout.write(
-        `Configuration from ${command.files.length} YAML file(s) is valid (${n} function(s)).\n`,
+        `Configuration from ${command.files.length} YAML file(s) is valid (${n} function(s), ${j} job(s)).\n`,
       );
       return EXIT_OK;
     }

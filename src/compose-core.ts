@@ -2,7 +2,7 @@ import type { ServerConfig } from './config/read-config.js';
 import { ActivityTracker } from './core/activity.js';
 import type { Clock } from './core/clock.js';
 import type { Leadership } from './core/leadership.js';
-import type { Logger, Orchestrator } from './core/ports.js';
+import type { Logger, Orchestrator, Waker } from './core/ports.js';
 import type { StateStore } from './core/state-store.js';
 import type { CallerPolicy } from './http/caller-policy.js';
 import { createApp, type App } from './http/create-app.js';
@@ -10,6 +10,10 @@ import { SlimFaasMetrics } from './http/metrics.js';
 import { ActivitySync } from './workers/activity-sync.js';
 import { AsyncDispatcher } from './workers/async-dispatcher.js';
 import { startTracing, type Tracing } from './tracing.js';
+import type { JobRunner } from './core/job-runner.js';
+import type { JobConfiguration } from './core/job-spec.js';
+import { JobSchedules } from './workers/job-schedules.js';
+import { JobWorker } from './workers/job-worker.js';
 import { ScalerWorker } from './workers/scaler-worker.js';
 
 /** What every mode runs on top of its orchestrator and store. */
@@ -25,6 +29,14 @@ export interface Core {
   readonly app: App;
   /** OpenTelemetry tracing, when an OTLP endpoint is configured: flush it last at shutdown. */
   readonly tracing: Tracing | undefined;
+  /** Present when `jobs` was given: start both after the runner, close them before it. */
+  readonly jobs?: { readonly worker: JobWorker; readonly schedules: JobSchedules };
+}
+
+/** Jobs for `composeCore`: where runs execute (local processes, Kubernetes Jobs) and the configurations. */
+export interface CoreJobs {
+  readonly runner: JobRunner;
+  readonly configurations: readonly JobConfiguration[];
 }
 
 /**
@@ -46,6 +58,8 @@ export function composeCore(options: {
   readonly clock: Clock;
   readonly isReady: () => boolean;
   readonly isInternalCaller?: CallerPolicy;
+  /** Without it, the job routes answer 404 and no job worker runs. */
+  readonly jobs?: CoreJobs;
 }): Core {
   const { orchestrator, store, leadership, config, logger, clock } = options;
   const isLeader = () => leadership.isLeader();
@@ -85,6 +99,10 @@ export function composeCore(options: {
     void dispatcher.runPass();
   });
   const tracing = startTracing(config, logger);
+  const jobs =
+    options.jobs === undefined
+      ? undefined
+      : composeJobs({ ...options, jobs: options.jobs, activity, waker: activitySync, isLeader });
   const app = createApp({
     async: { store, callbacks: dispatcher, maxBodyBytes: config.asyncMaxBodyBytes },
     metrics: new SlimFaasMetrics({ orchestrator, store }),
@@ -101,8 +119,61 @@ export function composeCore(options: {
       externalSubscribers: config.subscribeEvents,
     },
     ...(options.isInternalCaller === undefined ? {} : { isInternalCaller: options.isInternalCaller }),
+    ...(jobs === undefined
+      ? {}
+      : {
+          jobs: {
+            configurations: new Map(options.jobs?.configurations.map((c) => [c.name, c])),
+            board: jobs.worker,
+            schedules: jobs.schedules,
+            clock,
+            logger: logger.child({ component: 'jobs' }),
+          },
+        }),
     isReady: options.isReady,
     ...(tracing === undefined ? {} : { tracer: tracing.tracer }),
   });
-  return { scaler, dispatcher, activitySync, activity, leadership, app, tracing };
+  return {
+    scaler,
+    dispatcher,
+    activitySync,
+    activity,
+    leadership,
+    app,
+    tracing,
+    ...(jobs === undefined ? {} : { jobs }),
+  };
+}
+
+function composeJobs(options: {
+  readonly orchestrator: Orchestrator;
+  readonly store: StateStore;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly activity: ActivityTracker;
+  readonly waker: Waker;
+  readonly isLeader: () => boolean;
+  readonly jobs: CoreJobs;
+}): { worker: JobWorker; schedules: JobSchedules } {
+  const { store, clock, jobs } = options;
+  const logger = options.logger.child({ component: 'jobs' });
+  const worker = new JobWorker({
+    store,
+    runner: jobs.runner,
+    orchestrator: options.orchestrator,
+    waker: options.waker,
+    isLeader: options.isLeader,
+    activity: options.activity,
+    clock,
+    logger,
+    configurations: jobs.configurations,
+  });
+  const schedules = new JobSchedules({
+    store,
+    board: worker,
+    clock,
+    logger,
+    configurations: jobs.configurations,
+  });
+  return { worker, schedules };
 }

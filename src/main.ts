@@ -10,6 +10,7 @@ import type { Logger } from './core/ports.js';
 import type { App } from './http/create-app.js';
 import { composeCore } from './compose-core.js';
 import { startServer, type RunningServer } from './http/server.js';
+import { LocalJobRunner } from './orchestrators/local-process/local-job-runner.js';
 import { LocalProcessOrchestrator } from './orchestrators/local-process/local-process-orchestrator.js';
 import { openStore } from './open-store.js';
 
@@ -81,7 +82,23 @@ export async function runUp(
     await Promise.all([server.close(0), internalServer.close(0)]);
     throw error;
   });
-  const { scaler, dispatcher, activitySync, app, tracing } = composeCore({
+  if (config.jobsConfiguration.configurations.length > 0) {
+    logger.warn(
+      {},
+      'SLIMFAAS_JOBS_CONFIGURATION is for slimfaas serve; in local mode jobs come from the manifest (jobs:)',
+    );
+  }
+  // Jobs are internal callers: their processes get the internal listener's URL (reference §4.7).
+  const jobRunner = new LocalJobRunner({
+    jobs: manifest.jobs,
+    stateDirectory,
+    logger: logger.child({ component: 'local-job-runner' }),
+    clock,
+    environment: { SLIMFAAS_URL: internalServer.url },
+    stopGraceMs: config.shutdownGraceMs,
+    ...(config.echoFunctionLogs ? { echoOutput: (line: string) => process.stdout.write(`${line}\n`) } : {}),
+  });
+  const { scaler, dispatcher, activitySync, app, tracing, jobs } = composeCore({
     orchestrator,
     store,
     leadership,
@@ -89,13 +106,17 @@ export async function runUp(
     logger,
     clock,
     isReady: () => ready,
+    jobs: { runner: jobRunner, configurations: manifest.jobs.map((job) => job.config) },
   });
   holder.app = app;
   await orchestrator.start();
   await activitySync.start();
   leadership.start();
+  await jobRunner.start();
   scaler.start();
   dispatcher.start();
+  jobs?.worker.start();
+  jobs?.schedules.start();
   ready = true;
 
   let shuttingDown: Promise<void> | undefined;
@@ -110,10 +131,13 @@ export async function runUp(
       },
     ],
     ['stop async dispatcher', () => dispatcher.close()],
+    ['stop job schedules', () => jobs?.schedules.close()],
+    ['release queued jobs', () => jobs?.worker.close()],
     ['stop scaler', () => scaler.close()],
     ['release leadership', () => leadership.close()],
     ['flush shared activity', () => activitySync.close()],
     ['close http', () => app.close()],
+    ['stop job runs', () => jobRunner.close()],
     ['stop replicas', () => orchestrator.close()],
     ['close store', () => store.close()],
     ['remove ephemeral state', () => removeEphemeral(manifest, stateDirectory)],

@@ -5,6 +5,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import type { ServerConfig } from './config/read-config.js';
 import { normalizeIp } from './core/caller.js';
 import { systemClock } from './core/clock.js';
+import type { JobRunner } from './core/job-runner.js';
 import type { Logger, Orchestrator } from './core/ports.js';
 import type { FunctionState } from './core/topology.js';
 import { ipCallerPolicy } from './http/caller-policy.js';
@@ -58,8 +59,20 @@ export async function runServe(
   config: ServerConfig,
   kubeConfig: KubeConfig,
   logger: Logger,
+  options: ServeOptions = {},
 ): Promise<RunningServe> {
   const clock = systemClock;
+  for (const problem of config.jobsConfiguration.problems) {
+    logger.error(
+      { setting: 'SLIMFAAS_JOBS_CONFIGURATION' },
+      `SLIMFAAS_JOBS_CONFIGURATION: ${problem}; this job is left out`,
+    );
+  }
+  const jobRunner = options.jobRunner;
+  const jobConfigurations = config.jobsConfiguration.configurations;
+  if (jobRunner === undefined && jobConfigurations.length > 0) {
+    logger.warn({}, 'job configurations are set but no job runner is available: the job routes answer 404');
+  }
   const orchestrator = new KubernetesOrchestrator({
     kubeConfig,
     namespace: functionsNamespace(config, kubeConfig),
@@ -84,7 +97,7 @@ export async function runServe(
     throw error;
   });
   let ready = false;
-  const { scaler, dispatcher, activitySync, app, tracing } = composeCore({
+  const { scaler, dispatcher, activitySync, app, tracing, jobs } = composeCore({
     orchestrator,
     store,
     leadership,
@@ -93,9 +106,10 @@ export async function runServe(
     clock,
     isReady: () => ready,
     isInternalCaller: ipCallerPolicy({
-      trustedIps: trustedPodIps(orchestrator, config.podIps),
+      trustedIps: trustedPodIps(orchestrator, config.podIps, jobRunner),
       trustedProxies: config.trustedProxies,
     }),
+    ...(jobRunner === undefined ? {} : { jobs: { runner: jobRunner, configurations: jobConfigurations } }),
   });
   const servers: RunningServer[] = [];
   const closeServers = (graceMs: number): Promise<unknown> =>
@@ -118,15 +132,23 @@ export async function runServe(
   leadership.start();
   scaler.start();
   dispatcher.start();
+  if (jobRunner !== undefined && jobs !== undefined) {
+    await jobRunner.start();
+    jobs.worker.start();
+    jobs.schedules.start();
+  }
   ready = true;
 
   const steps: [string, () => Promise<unknown> | void][] = [
     ['stop accepting and drain', () => closeServers(config.shutdownGraceMs)],
     ['stop async dispatcher', () => dispatcher.close()],
+    ['stop job schedules', () => jobs?.schedules.close()],
+    ['release queued jobs', () => jobs?.worker.close()],
     ['stop scaler', () => scaler.close()],
     ['release leadership', () => leadership.close()],
     ['flush shared activity', () => activitySync.close()],
     ['close http', () => app.close()],
+    ['stop watching jobs', () => jobRunner?.close()],
     ['stop watching', () => orchestrator.close()],
     ['close store', () => store.close()],
     ['flush traces', () => tracing?.shutdown()],
@@ -141,6 +163,14 @@ export async function runServe(
       return shuttingDown;
     },
   };
+}
+
+/**
+ * The seam for Kubernetes jobs: `cli.ts` passes a `KubernetesJobRunner` (batch/v1 Jobs) here; without one,
+ * `SLIMFAAS_JOBS_CONFIGURATION` is read but no job runs.
+ */
+export interface ServeOptions {
+  readonly jobRunner?: JobRunner;
 }
 
 interface StateDirectory {
@@ -169,23 +199,31 @@ function stateDirectory(config: ServerConfig, logger: Logger): StateDirectory {
   };
 }
 
-/** The IPs of Trusted functions' pods, recomputed only when the snapshot changes. */
-/** Pods of Trusted functions, plus SlimFaas's own pods (`POD_IP`): the internal callers on Kubernetes. */
+/**
+ * Pods of Trusted functions, SlimFaas's own pods (`POD_IP`) and the pods of job runs: the internal callers on
+ * Kubernetes (reference §4.7). Recomputed only when a snapshot changes.
+ */
 function trustedPodIps(
   orchestrator: Orchestrator,
   slimfaasIps: readonly string[],
+  jobRunner: JobRunner | undefined,
 ): () => ReadonlySet<string> {
   const own = slimfaasIps.map((ip) => normalizeIp(ip)).filter((ip): ip is string => ip !== undefined);
   let seen: ReadonlyMap<string, FunctionState> | undefined;
+  let seenRuns: unknown;
   let ips: ReadonlySet<string> = new Set();
   return () => {
     const snapshot = orchestrator.functions();
-    if (snapshot !== seen) {
+    const runs = jobRunner?.runs();
+    if (snapshot !== seen || runs !== seenRuns) {
       seen = snapshot;
+      seenRuns = runs;
+      const jobIps = [...(runs?.values() ?? [])].flatMap((run) => run.ips.map((ip) => normalizeIp(ip)));
       ips = new Set(
         [...snapshot.values()]
           .filter((fn) => fn.spec.defaultTrust === 'Trusted')
           .flatMap((fn) => fn.replicas.map((r) => normalizeIp(r.ip)))
+          .concat(jobIps)
           .filter((ip): ip is string => ip !== undefined)
           .concat(own),
       );

@@ -104,7 +104,7 @@ function readFunctionFields(
 }
 
 /** argv as a non-empty list; scalars are coerced to their text (`--port, 8080`). No shell string. */
-function readCommand(node: TreeNode | undefined, context: ReadContext): string[] | undefined {
+export function readCommand(node: TreeNode | undefined, context: ReadContext): string[] | undefined {
   if (!present(node)) {
     context.issues.error(context.path, 'required: the program and its arguments, as a list');
     return undefined;
@@ -133,7 +133,7 @@ function readCommand(node: TreeNode | undefined, context: ReadContext): string[]
   return argv.length === node.items.length ? argv : undefined;
 }
 
-function readWorkingDirectory(
+export function readWorkingDirectory(
   map: MapNode,
   context: ReadContext & { readonly manifestDirectory: string },
 ): string | undefined {

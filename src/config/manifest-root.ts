@@ -1,7 +1,8 @@
 import { resolve } from 'node:path';
 import { isValidFunctionName } from '../core/function-spec.js';
 import { DNS_LABEL_RULE, FUNCTION_SHAPE, readFunction } from './manifest-function.js';
-import type { Manifest, ManifestFunction, StateMode } from './manifest-types.js';
+import { JOB_SHAPE, readJob } from './manifest-job.js';
+import type { Manifest, ManifestFunction, ManifestJob, StateMode } from './manifest-types.js';
 import {
   at,
   child,
@@ -17,8 +18,16 @@ import {
 import type { MapNode, Shape, TreeNode } from './yaml-tree.js';
 
 const ANY: Shape = { kind: 'any' };
-const ROOT_FIELDS = ['schemaVersion', 'name', 'cluster', 'processPorts', 'state', 'functions'] as const;
-const ROOT_UNSUPPORTED = ['processes', 'jobs'] as const;
+const ROOT_FIELDS = [
+  'schemaVersion',
+  'name',
+  'cluster',
+  'processPorts',
+  'state',
+  'functions',
+  'jobs',
+] as const;
+const ROOT_UNSUPPORTED = ['processes'] as const;
 const CLUSTER_FIELDS = ['nodes', 'entrypointPort'] as const;
 const CLUSTER_UNSUPPORTED = ['nodeHttpPortBase', 'raftPortBase', 'nodeLogLevel'] as const;
 const PORT_RANGE_FIELDS = ['from', 'to'] as const;
@@ -36,6 +45,7 @@ export const MANIFEST_SHAPE: Shape = struct([...ROOT_FIELDS, ...ROOT_UNSUPPORTED
   processPorts: struct(PORT_RANGE_FIELDS),
   state: struct(STATE_FIELDS),
   functions: { kind: 'mapOf', value: FUNCTION_SHAPE },
+  jobs: { kind: 'mapOf', value: JOB_SHAPE },
 });
 
 export const MULTI_NODE_WARNING =
@@ -60,6 +70,7 @@ export function readManifest(root: MapNode, context: ManifestContext): Manifest 
   const processPorts = readProcessPorts(root, base, cluster.entrypointPort);
   const state = readState(root, base, { name, manifestDirectory: context.manifestDirectory });
   const functions = readFunctions(root, base, context.manifestDirectory);
+  const jobs = readJobs(root, base, context.manifestDirectory);
   if (context.issues.errors.length > before || name === undefined) return undefined;
   return {
     schemaVersion: 1,
@@ -69,6 +80,7 @@ export function readManifest(root: MapNode, context: ManifestContext): Manifest 
     processPorts,
     state,
     functions,
+    jobs,
   };
 }
 
@@ -179,6 +191,20 @@ function readFunctions(root: MapNode, context: ReadContext, manifestDirectory: s
   }
   warnAboutUnknownDependencies(functions, { ...context, functionsNode: map });
   return functions;
+}
+
+function readJobs(root: MapNode, context: ReadContext, manifestDirectory: string): ManifestJob[] {
+  const map = readMap(child(root, 'jobs'), at(context, 'jobs'));
+  if (map === undefined) return [];
+  const jobs: ManifestJob[] = [];
+  for (const [name, node] of map.entries) {
+    const job = readJob(name, node, { ...at(context, 'jobs', name), manifestDirectory });
+    if (job === undefined) continue;
+    if (jobs.some((other) => other.name === job.name)) {
+      context.issues.error(['jobs', name], `defined twice (job names are case-insensitive)`, node.at);
+    } else jobs.push(job);
+  }
+  return jobs;
 }
 
 /** SlimFaas counts a dependency that is not a function as ready: probably a typo, so say so. */

@@ -1,4 +1,5 @@
 import type { FunctionSpec } from '../core/function-spec.js';
+import type { JobConfiguration } from '../core/job-spec.js';
 
 export type StateMode = 'persistent' | 'ephemeral';
 
@@ -29,6 +30,17 @@ export interface ManifestFunction {
   readonly spec: FunctionSpec;
 }
 
+/** One `jobs.<name>` entry: what a run executes (its `Args` appended) and the job's configuration. */
+export interface ManifestJob {
+  /** Lower-case (job names are case-insensitive). */
+  readonly name: string;
+  readonly command: readonly string[];
+  /** Absolute, and known to exist when the manifest was loaded. */
+  readonly workingDirectory: string;
+  readonly environment: Readonly<Record<string, string>>;
+  readonly config: JobConfiguration;
+}
+
 /** A validated local manifest (SlimFaas's schemaVersion 1), deeply frozen, defaults applied. */
 export interface Manifest {
   readonly schemaVersion: 1;
@@ -47,6 +59,8 @@ export interface Manifest {
   readonly state: { readonly mode: StateMode; readonly directory: string };
   /** In manifest order. */
   readonly functions: readonly ManifestFunction[];
+  /** In manifest order. */
+  readonly jobs: readonly ManifestJob[];
 }
 
 export type ManifestResult =

@@ -6,7 +6,14 @@ import type { ManifestResult } from './manifest-types.js';
 import { Issues } from './tree-readers.js';
 import { mergeTrees, parseYamlFile, type MapNode } from './yaml-tree.js';
 
-export type { HealthCheck, Manifest, ManifestFunction, ManifestResult, StateMode } from './manifest-types.js';
+export type {
+  HealthCheck,
+  Manifest,
+  ManifestFunction,
+  ManifestJob,
+  ManifestResult,
+  StateMode,
+} from './manifest-types.js';
 
 export interface LoadManifestOptions {
   /** `slimfaas up --port N`: replaces `cluster.entrypointPort` (0 = any free port). */

@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { isAbsolute } from 'node:path';
 import { parseCidr, type Cidr } from '../core/caller.js';
 import { notApplicableWarnings } from './not-applicable-settings.js';
+import { parseJobsConfiguration } from './jobs-configuration.js';
 
 /** A parsed setting value, or why the raw text is not acceptable ("expected …"). */
 type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly expected: string };
@@ -377,6 +378,13 @@ export const SETTINGS = {
     parse: (raw: string): Parsed<string> =>
       raw !== '' && raw.length <= 255 ? { ok: true, value: raw } : { ok: false, expected: 'a name' },
     description: "OpenTelemetry: the `service.name` of SlimFaas's spans.",
+  }),
+  jobsConfiguration: setting({
+    env: 'SLIMFAAS_JOBS_CONFIGURATION',
+    default: '',
+    parse: parseJobsConfiguration,
+    description:
+      '`slimfaas serve`: job configurations, SlimFaas\'s JSON `{"Configurations": {"<job>": {...}}, "Schedules": {...}}` (docs/jobs.md); empty = no jobs. An invalid job is logged and left out.',
   }),
 } as const;
 

@@ -19,6 +19,10 @@ export const ERROR_CODES = [
   'element_not_found',
   'shutting_down',
   'internal_error',
+  'job_not_found',
+  'invalid_job_name',
+  'visibility_private',
+  'image_not_allowed',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -1,3 +1,5 @@
+import type { JobEnvironmentVariable } from './job-spec.js';
+
 /**
  * What one job run needs, resolved from the job's configuration and the request's overrides
  * (reference §1.7, §4.8). Everything here was already validated against the configuration.
@@ -15,6 +17,11 @@ export interface JobRunSpec {
   readonly args: readonly string[];
   /** Merged over the configuration's environment. */
   readonly environment: Readonly<Record<string, string>>;
+  /**
+   * Variables whose value comes from a reference (`secretRef`, `configMapRef`, `fieldRef`, `resourceFieldRef`):
+   * Kubernetes only; absent when there are none. Optional, so runners written before it still compile.
+   */
+  readonly environmentRefs?: readonly JobEnvironmentVariable[];
   /** Kubernetes resource requests/limits (`{requests: {cpu, memory}, limits: {...}}`); not enforced locally. */
   readonly resources?: {
     readonly requests?: Readonly<Record<string, string>>;

@@ -17,6 +17,7 @@ import {
   type AsyncRouteDeps,
 } from './routes/async-routes.js';
 import { handlePublishEvent, type EventRouteDeps } from './routes/event-route.js';
+import { handleJobRoute, type JobRouteDeps } from './routes/job-routes.js';
 import { handleFunctionCall, type FunctionRouteDeps } from './routes/function-route.js';
 import { sendStatusFunction, sendStatusFunctions } from './routes/status-routes.js';
 import type { RequestLogLevel } from './request-log.js';
@@ -62,6 +63,8 @@ export interface AppDeps {
   readonly metrics?: SlimFaasMetrics;
   /** OpenTelemetry spans for sync calls; absent = tracing off. */
   readonly tracer?: CallTracer;
+  /** Jobs (`/job`, `/job-schedules`, `/jobs/status`, `/status-jobs`). Without it those routes answer 404. */
+  readonly jobs?: JobRouteDeps;
 }
 
 export interface App {
@@ -158,6 +161,15 @@ export function createApp(deps: AppDeps): App {
       if (url.startsWith('/async-function') && asyncDeps !== undefined) {
         observe('async', res);
         routeAsync(asyncDeps, functionRoute.isInternalCaller, req, res, url);
+        return;
+      }
+      if (deps.jobs !== undefined && isJobPath(pathOf(url))) {
+        observe('control', res);
+        const path = pathOf(url);
+        handleJobRoute(deps.jobs, functionRoute.isInternalCaller, req, res, path).catch((error: unknown) => {
+          deps.logger.error({ err: error, url }, 'job route failed');
+          sendError(res, 'internal_error', 'internal error');
+        });
         return;
       }
       routeUrl(req, res, url);
@@ -285,6 +297,15 @@ export function createApp(deps: AppDeps): App {
       await Promise.all([pools.closeAll(), externalPools.closeAll()]);
     },
   };
+}
+
+function isJobPath(path: string): boolean {
+  return (
+    path.startsWith('/job/') ||
+    path.startsWith('/job-schedules/') ||
+    path === '/jobs/status' ||
+    path === '/status-jobs'
+  );
 }
 
 function pathOf(url: string): string {

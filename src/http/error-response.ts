@@ -19,6 +19,10 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   element_not_found: 404,
   shutting_down: 503,
   internal_error: 500,
+  job_not_found: 404,
+  invalid_job_name: 400,
+  visibility_private: 400,
+  image_not_allowed: 400,
 });
 
 /** Answers with the status of `code` and a JSON body `{"error": code, "message": …}`. */

@@ -148,7 +148,6 @@ describe('loadManifest: keys', () => {
     const name = 'unsupported-keys.yaml';
     expect(warnings.map((warning) => warning.replace(file, name))).toEqual([
       `processes is not supported yet and is ignored (${name}:8)`,
-      `jobs is not supported yet and is ignored (${name}:11)`,
       `registry is not a known key and is ignored (${name}:24)`,
       `cluster.nodeHttpPortBase is not supported yet and is ignored (${name}:4)`,
       `cluster.raftPortBase is not supported yet and is ignored (${name}:5)`,

@@ -1,5 +1,6 @@
 import { parseCidr, type Cidr } from '../../../src/core/caller.js';
 import { describe, expect, expectTypeOf, it } from 'vitest';
+import type { JobsConfiguration } from '../../../src/config/jobs-configuration.js';
 import {
   readConfig,
   SETTINGS,
@@ -51,6 +52,7 @@ describe('readConfig', () => {
       otelExporterOtlpEndpoint: '',
       otelExporterOtlpTracesEndpoint: '',
       otelServiceName: 'slimfaas',
+      jobsConfiguration: { configurations: [], problems: [] },
     });
   });
 
@@ -84,6 +86,7 @@ describe('readConfig', () => {
       OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
       OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://collector:4318/custom/traces',
       OTEL_SERVICE_NAME: 'edge-slimfaas',
+      SLIMFAAS_JOBS_CONFIGURATION: '{"Configurations":{"Batch":{"Image":"busybox","Visibility":"Public"}}}',
     });
     expect(config).toEqual({
       logLevel: 'warn',
@@ -114,6 +117,25 @@ describe('readConfig', () => {
       otelExporterOtlpEndpoint: 'http://collector:4318',
       otelExporterOtlpTracesEndpoint: 'https://collector:4318/custom/traces',
       otelServiceName: 'edge-slimfaas',
+      jobsConfiguration: {
+        configurations: [
+          {
+            name: 'batch',
+            image: 'busybox',
+            imagesWhitelist: [],
+            resources: { requests: {}, limits: {} },
+            dependsOn: [],
+            environments: [],
+            backoffLimit: 1,
+            visibility: 'Public',
+            numberParallelJob: 1,
+            ttlSecondsAfterFinished: 60,
+            restartPolicy: 'Never',
+            schedules: [],
+          },
+        ],
+        problems: [],
+      },
     });
   });
 
@@ -316,6 +338,7 @@ describe('readConfig', () => {
       readonly otelExporterOtlpEndpoint: string;
       readonly otelExporterOtlpTracesEndpoint: string;
       readonly otelServiceName: string;
+      readonly jobsConfiguration: JobsConfiguration;
     }>();
   });
 });
