@@ -129,7 +129,7 @@ await runBench('cold-start', { maxSeconds }, async ({ processes, tmpDir }) => {
     schemaVersion: 1,
     name: 'bench-cold-start',
     cluster: { entrypointPort: 30921 },
-    processPorts: { from: 31200, to: 31299 },
+    processPorts: { from: 48200, to: 48299 },
     state: { mode: 'persistent', directory: stateDir },
     functions: {
       [FUNCTION]: upstreamFunction({
