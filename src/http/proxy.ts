@@ -78,9 +78,15 @@ function requestBody(req: IncomingMessage, maxBodyBytes: number): UpstreamBody {
   const length = req.headers['content-length'];
   if (length !== undefined) {
     if (length === '0') return null;
-    // `complete`: the parser has seen the whole message, so the body sits in req's buffer.
-    if (req.complete && req.readableLength > 0 && req.readableLength <= SMALL_BODY_BYTES) {
-      return (req.read() as Buffer | null) ?? req;
+    // The parser never buffers more than Content-Length bytes of a message, so this much buffered is
+    // the whole body. resume() lets req reach its end (the server then reuses the connection as usual).
+    const expected = Number(length);
+    if (expected <= SMALL_BODY_BYTES && req.readableLength === expected) {
+      const body = req.read(expected) as Buffer | null;
+      if (body !== null) {
+        req.resume();
+        return body;
+      }
     }
     return req;
   }
