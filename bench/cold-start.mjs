@@ -7,7 +7,7 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Pool } from 'undici';
+import { Pool, request } from 'undici';
 import { measureIdleRss } from './lib/idle-rss.mjs';
 import { isAlive } from './lib/processes.mjs';
 import { loadAverage1m, machineInfo, saveResults } from './lib/results.mjs';
@@ -41,7 +41,9 @@ const settings = readNumberSettings({
 /**
  * The floor for the overhead: this bench spawning the same script itself, no SlimFaas. Time from spawn() to
  * reading its listening line on the pipe, minus its own startToReadyMs: exec and Node's start before its clock
- * begins, plus one pipe read.
+ * begins, plus one pipe read. Then, as an orchestrator that knew the exact moment the function listens would,
+ * one GET /hello on a new connection: spawn → that first answer − own start is the floor including the
+ * function's own first-request cost (lazy compilation of its HTTP path), which any readiness check pays too.
  */
 async function bareSpawnBaseline(processes, runs) {
   const samples = [];
@@ -56,10 +58,18 @@ async function bareSpawnBaseline(processes, runs) {
     });
     const event = await Promise.race([listening, sleep(10_000)]);
     const spawnToListeningMs = performance.now() - started;
-    await processes.stop(child.pid);
     if (!event) throw new Error('the baseline upstream did not log its listening line within 10 s');
+    const { statusCode, body } = await request(`http://127.0.0.1:${event.port}/hello`, {
+      headers: { connection: 'close' },
+    });
+    await body.text();
+    const spawnToFirstAnswerMs = performance.now() - started;
+    await processes.stop(child.pid);
+    if (statusCode !== 200) throw new Error(`the baseline upstream answered ${statusCode}`);
     samples.push({
       spawnToListeningMs,
+      spawnToFirstAnswerMs,
+      firstAnswerOverheadMs: spawnToFirstAnswerMs - event.startToReadyMs,
       functionStartMs: event.startToReadyMs,
       overheadMs: spawnToListeningMs - event.startToReadyMs,
       beforeProcessStartMs: event.at - event.startToReadyMs - spawnedAt,
@@ -129,7 +139,7 @@ await runBench('cold-start', { maxSeconds }, async ({ processes, tmpDir }) => {
     schemaVersion: 1,
     name: 'bench-cold-start',
     cluster: { entrypointPort: 30921 },
-    processPorts: { from: 31200, to: 31299 },
+    processPorts: { from: 48200, to: 48299 },
     state: { mode: 'persistent', directory: stateDir },
     functions: {
       [FUNCTION]: upstreamFunction({
@@ -210,6 +220,7 @@ await runBench('cold-start', { maxSeconds }, async ({ processes, tmpDir }) => {
       spawnToListeningMs: summarize(baseline.map((b) => b.spawnToListeningMs)),
       functionStartMs: summarize(baseline.map((b) => b.functionStartMs)),
       overheadMs: summarize(baseline.map((b) => b.overheadMs)),
+      firstAnswerOverheadMs: summarize(baseline.map((b) => b.firstAnswerOverheadMs)),
       beforeProcessStartMs: summarize(baseline.map((b) => b.beforeProcessStartMs)),
     },
     runs,

@@ -119,7 +119,7 @@ async function startTargets(processes, tmpDir) {
     schemaVersion: 1,
     name: 'bench-sync',
     cluster: { entrypointPort: 30920 },
-    processPorts: { from: 31100, to: 31199 },
+    processPorts: { from: 48100, to: 48199 },
     state: { mode: 'persistent', directory: join(tmpDir, 'state') },
     functions: {
       [FUNCTION]: upstreamFunction({

@@ -66,6 +66,14 @@ export function renderColdStartMarkdown(data) {
                 ['spawn → listening line', data.baseline.spawnToListeningMs],
                 ["function's own start", data.baseline.functionStartMs],
                 ['overhead (spawn → listening − own start)', data.baseline.overheadMs],
+                ...(data.baseline.firstAnswerOverheadMs
+                  ? [
+                      [
+                        'floor with a first request (spawn → first answer − own start)',
+                        data.baseline.firstAnswerOverheadMs,
+                      ],
+                    ]
+                  : []),
                 ['spawn → process start (epoch ms)', data.baseline.beforeProcessStartMs],
               ].map(([label, s]) => [label, fmt(s.p50, 1), fmt(s.p99, 1), fmt(s.min, 1), fmt(s.max, 1)]),
             ),

@@ -32,7 +32,10 @@ export function machineInfo(extra = {}) {
     memoryMiB: Math.round(os.totalmem() / 1024 / 1024),
     kernel: os.release(),
     loadAverage1m: loadAverage1m(),
-    commit,
+    // With BENCH_CLI the build measured is not this checkout's: say which one (BENCH_CLI_LABEL, e.g. its commit).
+    commit: process.env.BENCH_CLI
+      ? `${process.env.BENCH_CLI_LABEL ?? process.env.BENCH_CLI} (BENCH_CLI)`
+      : commit,
     ...extra,
   };
 }

@@ -6,7 +6,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
-export const CLI = join(ROOT, 'dist', 'cli.js');
+// BENCH_CLI: another build of SlimFaas to run instead (e.g. an older commit's dist/cli.js, for a paired comparison).
+export const CLI = process.env.BENCH_CLI ?? join(ROOT, 'dist', 'cli.js');
 export const UPSTREAM = join(ROOT, 'bench', 'upstream.mjs');
 
 const ENTRYPOINT_LINE = /Entrypoint:\s*(http:\/\/127\.0\.0\.1:\d+)/;

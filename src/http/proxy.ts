@@ -65,9 +65,32 @@ function classify(error: Error): ErrorCode {
   }
 }
 
-function requestBody(req: IncomingMessage, maxBodyBytes: number): IncomingMessage | Transform | null {
+/**
+ * A request body up to this size that has fully arrived by the time it is sent (typically in the same
+ * TCP read as the headers) is passed to undici as one Buffer: undici then writes headers and body with
+ * one corked write and skips its stream writer (listeners, resume, destroy per request). Larger or
+ * later bodies are streamed, never buffered.
+ */
+const SMALL_BODY_BYTES = 64 * 1024;
+
+type UpstreamBody = IncomingMessage | Transform | Buffer | null;
+
+function requestBody(req: IncomingMessage, maxBodyBytes: number): UpstreamBody {
   const length = req.headers['content-length'];
-  if (length !== undefined) return length === '0' ? null : req;
+  if (length !== undefined) {
+    if (length === '0') return null;
+    // The parser never buffers more than Content-Length bytes of a message, so this much buffered is
+    // the whole body. resume() lets req reach its end (the server then reuses the connection as usual).
+    const expected = Number(length);
+    if (expected <= SMALL_BODY_BYTES && req.readableLength === expected) {
+      const body = req.read(expected) as Buffer | null;
+      if (body !== null) {
+        req.resume();
+        return body;
+      }
+    }
+    return req;
+  }
   if (req.headers['transfer-encoding'] === undefined) return null;
   if (maxBodyBytes <= 0) return req;
   return req.pipe(new BodyLimit(maxBodyBytes));
@@ -78,72 +101,105 @@ function requestBody(req: IncomingMessage, maxBodyBytes: number): IncomingMessag
  * dispatch handler interface directly (no stream wrappers per request): backpressure by returning false
  * from onData and resuming on the client's 'drain'. Redirects are passed through, never followed.
  * A client that goes away aborts the upstream request.
+ *
+ * The request is dispatched one tick after the route handler: Node's HTTP parser pushes a body that came
+ * with the headers right after the handler returns, so a small body can then be sent as one Buffer.
  */
 export function forward(request: ForwardRequest): void {
-  const { req, res } = request;
-  let abortUpstream: ((error?: Error) => void) | undefined;
-  let finished = false;
-  let status = 0;
-  const finish = (outcome: ForwardOutcome): void => {
-    if (finished) return;
-    finished = true;
-    res.off('close', onClientClose);
-    request.onDone(outcome);
-  };
-  const onClientClose = (): void => {
-    if (finished || res.writableFinished) return;
-    abortUpstream?.(new Error('client aborted'));
-    finish({ kind: 'client-aborted', status: 499 });
-  };
-  res.on('close', onClientClose);
+  const exchange = new ProxyExchange(request);
+  process.nextTick(dispatchExchange, exchange);
+}
 
-  const handler: Dispatcher.DispatchHandler = {
-    onConnect(abort) {
-      abortUpstream = abort;
-      if (res.destroyed) abort(new Error('client aborted'));
-    },
-    onHeaders(statusCode, rawHeaders, resume) {
-      if (statusCode < 200) return true;
-      status = statusCode;
-      res.writeHead(statusCode, downstreamResponseHeaders(rawHeaders, request.extraResponseHeaders));
-      res.on('drain', resume);
-      return true;
-    },
-    onData(chunk) {
-      return res.write(chunk);
-    },
-    onComplete() {
-      res.end();
-      finish({ kind: 'completed', status });
-    },
-    onError(error) {
-      if (finished) return;
-      const code = classify(error);
-      if (res.headersSent) {
-        res.destroy(error);
-      } else {
-        if (code === 'body_too_large') res.setHeader('connection', 'close');
-        const extra = request.extraResponseHeaders;
-        for (let i = 0; i + 1 < extra.length; i += 2)
-          res.setHeader(extra[i] as string, extra[i + 1] as string);
-        sendError(res, code, upstreamMessage(code, error));
-      }
-      // Before the upstream answered, the status is that of the error answer just sent (502, 504, 413).
-      finish({ kind: 'failed', code, status: status !== 0 ? status : res.statusCode, error });
-    },
+function dispatchExchange(exchange: ProxyExchange): void {
+  exchange.dispatch();
+}
+
+/** One proxied exchange; it is its own undici handler (methods, not per-request closures). */
+class ProxyExchange implements Dispatcher.DispatchHandler {
+  readonly #request: ForwardRequest;
+  readonly #res: ServerResponse;
+  #abortUpstream: ((error?: Error) => void) | undefined;
+  #finished = false;
+  #status = 0;
+  #resume: (() => void) | undefined;
+  readonly #onClientClose = (): void => {
+    if (this.#finished || this.#res.writableFinished) return;
+    this.#abortUpstream?.(new Error('client aborted'));
+    this.#finish({ kind: 'client-aborted', status: 499 });
   };
 
-  request.dispatcher.dispatch(
-    {
-      path: request.path,
-      method: req.method as Dispatcher.HttpMethod,
-      headers: request.headers,
-      body: requestBody(req, request.maxBodyBytes),
-      headersTimeout: request.headersTimeoutMs,
-      bodyTimeout: 0,
-    },
-    handler,
-  );
+  constructor(request: ForwardRequest) {
+    this.#request = request;
+    this.#res = request.res;
+    this.#res.on('close', this.#onClientClose);
+  }
+
+  dispatch(): void {
+    const request = this.#request;
+    if (this.#finished) return;
+    request.dispatcher.dispatch(
+      {
+        path: request.path,
+        method: request.req.method as Dispatcher.HttpMethod,
+        headers: request.headers,
+        body: requestBody(request.req, request.maxBodyBytes),
+        headersTimeout: request.headersTimeoutMs,
+        bodyTimeout: 0,
+      },
+      this,
+    );
+  }
+
+  onConnect(abort: (error?: Error) => void): void {
+    this.#abortUpstream = abort;
+    if (this.#res.destroyed) abort(new Error('client aborted'));
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    if (statusCode < 200) return true;
+    this.#status = statusCode;
+    this.#res.writeHead(
+      statusCode,
+      downstreamResponseHeaders(rawHeaders, this.#request.extraResponseHeaders),
+    );
+    this.#resume = resume;
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.#res.write(chunk)) return true;
+    // Backpressure: undici pauses until the client has drained.
+    if (this.#resume !== undefined) this.#res.once('drain', this.#resume);
+    return false;
+  }
+
+  onComplete(): void {
+    this.#res.end();
+    this.#finish({ kind: 'completed', status: this.#status });
+  }
+
+  onError(error: Error): void {
+    if (this.#finished) return;
+    const res = this.#res;
+    const code = classify(error);
+    if (res.headersSent) {
+      res.destroy(error);
+    } else {
+      if (code === 'body_too_large') res.setHeader('connection', 'close');
+      const extra = this.#request.extraResponseHeaders;
+      for (let i = 0; i + 1 < extra.length; i += 2) res.setHeader(extra[i] as string, extra[i + 1] as string);
+      sendError(res, code, upstreamMessage(code, error));
+    }
+    // Before the upstream answered, the status is that of the error answer just sent (502, 504, 413).
+    this.#finish({ kind: 'failed', code, status: this.#status !== 0 ? this.#status : res.statusCode, error });
+  }
+
+  #finish(outcome: ForwardOutcome): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#res.off('close', this.#onClientClose);
+    this.#request.onDone(outcome);
+  }
 }
 
 function upstreamMessage(code: ErrorCode, error: Error): string {

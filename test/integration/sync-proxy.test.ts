@@ -1,4 +1,5 @@
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MemoryOrchestrator } from '../../src/orchestrators/memory/memory-orchestrator.js';
 import { startAppStack, type AppStack, type Behaviour } from '../helpers/app-stack.js';
@@ -95,6 +96,47 @@ describe('sync proxy (in-process, real sockets)', () => {
     expect(body.every((b) => b === 1)).toBe(true);
   });
 
+  it('forwards request bodies intact whether they came with the headers, after them, chunked or empty', async () => {
+    // The replica harness has read the body already (received.body, utf8): bodies here are ASCII.
+    stack.replicas.behaviours.set('/body', (req, res, received) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          length: received.body.length,
+          head: received.body.slice(0, 64),
+          te: req.headers['transfer-encoding'] ?? null,
+        }),
+      );
+    });
+    const url = `${server.url}/function/warm/body`;
+    const ascii = Array.from({ length: 300 }, (_, i) => String.fromCharCode(33 + ((i * 7) % 90))).join('');
+    // Headers and body in one write (as wrk and most clients send small bodies): complete when
+    // dispatched, so it goes upstream as one buffer.
+    const small = await rawExchange(url, [
+      `POST /function/warm/body HTTP/1.1\r\nhost: x\r\ncontent-length: 300\r\nconnection: close\r\n\r\n${ascii}`,
+    ]);
+    expect(small).toContain(`"length":300,"head":${JSON.stringify(ascii.slice(0, 64))}`);
+    const viaFetch = (await (await fetch(url, { method: 'POST', body: ascii })).json()) as { length: number };
+    expect(viaFetch.length).toBe(300);
+    const empty = (await (await fetch(url, { method: 'POST', body: '' })).json()) as { length: number };
+    expect(empty.length).toBe(0);
+    const big = 'x'.repeat(200_000); // over the size sent as one buffer: streamed
+    expect(
+      ((await (await fetch(url, { method: 'POST', body: big })).json()) as { length: number }).length,
+    ).toBe(200_000);
+    // Headers first, the body 50 ms later: not complete when dispatched, so it is streamed.
+    const late = await rawExchange(url, [
+      'POST /function/warm/body HTTP/1.1\r\nhost: x\r\ncontent-length: 5\r\nconnection: close\r\n\r\n',
+      'hello',
+    ]);
+    expect(late).toContain('"length":5,"head":"hello"');
+    const chunked = await rawExchange(url, [
+      'POST /function/warm/body HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n3\r\nabc\r\n',
+      '2\r\nde\r\n0\r\n\r\n',
+    ]);
+    expect(chunked).toContain('"length":5,"head":"abcde"');
+  });
+
   it('answers 502 when the replica resets the connection before answering', async () => {
     routes.set('/reset', (req) => req.socket.destroy());
     const res = await fetch(`${server.url}/function/warm/reset`);
@@ -163,3 +205,18 @@ describe('sync proxy: held requests', () => {
     }
   });
 });
+
+/** Sends `parts` over one raw connection, 50 ms apart, and returns everything the server answered. */
+function rawExchange(url: string, parts: readonly string[]): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: hostname, port: Number(port) });
+    let answer = '';
+    socket.on('data', (d: Buffer) => (answer += d.toString('latin1')));
+    socket.on('end', () => resolve(answer));
+    socket.on('error', reject);
+    socket.on('connect', () => {
+      parts.forEach((part, i) => setTimeout(() => socket.write(part), i * 50));
+    });
+  });
+}

@@ -8,6 +8,7 @@ import {
   type LocalFunctionDefinition,
 } from './local-function-definition.js';
 import type { PortPool } from './port-pool.js';
+import type { ProcessLauncher } from './process-launcher.js';
 import type { ProcessGroupWatchdog } from './process-group-watchdog.js';
 import { ReplicaOutput } from './replica-output.js';
 import { ReplicaProcess, type ReplicaExit } from './replica-process.js';
@@ -20,6 +21,7 @@ const STABLE_AFTER_READY_MS = 10_000;
 export interface FunctionReplicasContext {
   readonly ports: PortPool;
   readonly watchdog: ProcessGroupWatchdog;
+  readonly launcher: ProcessLauncher;
   readonly logDirectory: string;
   readonly environment: Readonly<Record<string, string>>;
   readonly stopGraceMs: number;
@@ -159,7 +161,11 @@ export class FunctionReplicas {
         stopGraceMs: context.stopGraceMs,
         output,
         watchdog: context.watchdog,
+        launcher: context.launcher,
         logger,
+        onSpawn: (pid) => {
+          if (isCurrent()) logger.info({ pid }, 'replica started');
+        },
         onReadyChange: (ready) => {
           if (isCurrent()) this.#readyChanged(index, ready, logger);
         },
@@ -178,7 +184,6 @@ export class FunctionReplicas {
       return;
     }
     this.#slots.set(index, { kind: 'running', process: replica });
-    logger.info({ pid: replica.pid }, 'replica started');
     this.#changed();
   }
 

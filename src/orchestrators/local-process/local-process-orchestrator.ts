@@ -8,6 +8,7 @@ import { FunctionReplicas } from './function-replicas.js';
 import type { LocalFunctionDefinition } from './local-function-definition.js';
 import { PortPool } from './port-pool.js';
 import { ProcessGroupWatchdog } from './process-group-watchdog.js';
+import { directLauncher, SpawnHelperLauncher, type ProcessLauncher } from './process-launcher.js';
 
 export interface LocalProcessOrchestratorOptions {
   readonly functions: readonly LocalFunctionDefinition[];
@@ -23,6 +24,11 @@ export interface LocalProcessOrchestratorOptions {
   readonly environment?: Readonly<Record<string, string>>;
   /** Time between SIGTERM and SIGKILL when a replica is stopped. Default 5000. */
   readonly stopGraceMs?: number;
+  /**
+   * Start replicas through a small pre-started `python3` helper instead of forking SlimFaas (default
+   * true; falls back to forking when python3 is missing). See process-launcher.ts.
+   */
+  readonly spawnHelper?: boolean;
 }
 
 /**
@@ -45,6 +51,7 @@ export class LocalProcessOrchestrator implements Orchestrator {
   readonly #listeners = new Set<(event: TopologyEvent) => void>();
   #snapshot: ReadonlyMap<string, FunctionState>;
   #watchdog: ProcessGroupWatchdog | undefined;
+  #launcher: ProcessLauncher | undefined;
   #starting: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
 
@@ -107,9 +114,12 @@ export class LocalProcessOrchestrator implements Orchestrator {
     if (this.#closing !== undefined) return;
     const stopGraceMs = this.#options.stopGraceMs ?? 5000;
     this.#watchdog = ProcessGroupWatchdog.start({ graceMs: stopGraceMs, logger: this.#logger });
+    this.#launcher =
+      this.#options.spawnHelper === false ? directLauncher : SpawnHelperLauncher.start(this.#logger);
     const context = {
       ports: new PortPool(this.#options.processPorts),
       watchdog: this.#watchdog,
+      launcher: this.#launcher,
       logDirectory,
       environment: this.#options.environment ?? {},
       stopGraceMs,
@@ -126,6 +136,7 @@ export class LocalProcessOrchestrator implements Orchestrator {
       if (result.status === 'rejected')
         this.#logger.error({ err: result.reason as unknown }, 'stopping replicas failed');
     }
+    await this.#launcher?.close();
     await this.#watchdog?.close();
   }
 

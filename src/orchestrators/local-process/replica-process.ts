@@ -1,15 +1,15 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import type { Logger } from '../../core/ports.js';
 import { probeReplica } from './health-prober.js';
 import type { LocalHealthCheck } from './local-function-definition.js';
+import type { LaunchedProcess, ProcessLauncher } from './process-launcher.js';
 import type { ProcessGroupWatchdog } from './process-group-watchdog.js';
 import type { ReplicaOutput } from './replica-output.js';
 
 /**
  * While a replica starts it is probed this often, so a cold start is not rounded up to `periodSeconds`.
  * A starting replica is first checked with a bare TCP connect (a refused connect costs a few µs); the
- * HTTP health probe runs as soon as the port accepts. Any output line from the replica also triggers a
- * probe at once (servers usually log when they listen).
+ * HTTP health probe runs as soon as the port accepts. Any output from the replica triggers an HTTP
+ * probe at once, without the TCP step (servers usually log when they listen).
  */
 const STARTUP_PROBE_INTERVAL_MS = 5;
 /** Once the port accepts but the health path is not 2xx yet, HTTP probes run at this pace. */
@@ -35,7 +35,10 @@ export interface ReplicaProcessOptions {
   readonly stopGraceMs: number;
   readonly output: ReplicaOutput;
   readonly watchdog: ProcessGroupWatchdog;
+  readonly launcher: ProcessLauncher;
   readonly logger: Logger;
+  /** The process exists (its pid is known). */
+  readonly onSpawn: (pid: number) => void;
   readonly onReadyChange: (ready: boolean) => void;
   readonly onStartupTimeout: () => void;
   readonly onExit: (exit: ReplicaExit) => void;
@@ -49,7 +52,7 @@ export interface ReplicaProcessOptions {
 export class ReplicaProcess {
   readonly port: number;
   readonly #options: ReplicaProcessOptions;
-  readonly #child: ChildProcess;
+  readonly #child: LaunchedProcess;
   readonly #done: Promise<void>;
   #resolveExited!: () => void;
   #ready = false;
@@ -61,6 +64,8 @@ export class ReplicaProcess {
   #probeWait: { timer: NodeJS.Timeout; resolve: () => void } | undefined;
   /** The port has accepted a connection at least once (startup probing moves to the health path). */
   #listening = false;
+  /** The replica has printed something: probe its health path directly (servers log when they listen). */
+  #outputSeen = false;
 
   constructor(options: ReplicaProcessOptions) {
     this.port = options.port;
@@ -69,16 +74,18 @@ export class ReplicaProcess {
     // Never rejects: callers chain on it to release the port and restart the index.
     this.#done = exited.then(() => options.output.finish()).catch(() => undefined);
     const [file = '', ...args] = options.command;
-    this.#child = spawn(file, args, {
+    this.#child = options.launcher.launch({
+      file,
+      args,
       cwd: options.workingDirectory,
       env: options.env,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
     });
     options.output.attach(this.#child.stdout);
     options.output.attach(this.#child.stderr);
     const kick = (): void => {
-      if (!this.#listening) this.#wakeProbe();
+      if (this.#listening) return;
+      this.#outputSeen = true;
+      this.#wakeProbe();
     };
     this.#child.stdout?.on('data', kick);
     this.#child.stderr?.on('data', kick);
@@ -90,14 +97,24 @@ export class ReplicaProcess {
         options.logger.warn({ err: error }, 'replica process error');
       }
     });
-    if (this.#child.pid !== undefined) {
-      options.watchdog.watch(this.#child.pid);
-      this.#startupTimer = setTimeout(
-        () => this.#startupTimedOut(),
-        options.health.startupTimeoutSeconds * 1000,
-      );
-      void this.#probeLoop();
+    this.#child.once('spawn', () => this.#onSpawn());
+  }
+
+  #onSpawn(): void {
+    const pid = this.#child.pid;
+    if (pid === undefined || this.#exited) return;
+    this.#options.watchdog.watch(pid);
+    this.#options.onSpawn(pid);
+    if (this.#stopping) {
+      // stop() came before the pid was known (a launch through the spawn helper is asynchronous).
+      this.#signalGroup('SIGTERM');
+      return;
     }
+    this.#startupTimer = setTimeout(
+      () => this.#startupTimedOut(),
+      this.#options.health.startupTimeoutSeconds * 1000,
+    );
+    void this.#probeLoop();
   }
 
   get pid(): number | undefined {
@@ -152,11 +169,11 @@ export class ReplicaProcess {
     let failures = 0;
     while (!this.#stopping && !this.#exited) {
       const timeoutMs = health.timeoutSeconds * 1000;
-      if (!this.#listening && health.path !== undefined) {
+      if (!this.#listening && !this.#outputSeen && health.path !== undefined) {
         this.#listening = await probeReplica({ port: this.port, path: undefined, timeoutMs });
       }
       const ok =
-        (this.#listening || health.path === undefined) &&
+        (this.#listening || this.#outputSeen || health.path === undefined) &&
         (await probeReplica({ port: this.port, path: health.path, timeoutMs }));
       if (ok) this.#listening = true;
       if (this.#stopping || this.#exited) return;
