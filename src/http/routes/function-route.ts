@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ActivityFeed } from '../../core/activity-feed.js';
 import type { ActivityTracker } from '../../core/activity.js';
 import type { Clock } from '../../core/clock.js';
 import { isValidFunctionName } from '../../core/function-spec.js';
@@ -21,6 +22,8 @@ export interface SyncCallObserver {
 
 export interface FunctionRouteDeps {
   readonly observer?: SyncCallObserver | undefined;
+  /** The live activity feed (status stream); costs nothing while nobody listens. */
+  readonly feed?: ActivityFeed | undefined;
   readonly orchestrator: Pick<Orchestrator, 'functions'>;
   readonly activity: ActivityTracker;
   readonly waker: Waker;
@@ -65,6 +68,7 @@ export function handleFunctionCall(
   }
   const startedMs = deps.clock.now();
   deps.activity.begin(name);
+  deps.feed?.record('request_in', name);
   const replica = deps.balancer.pick(fn);
   if (replica !== undefined) {
     send(deps, { req, res, fn, replica, path, startedMs, coldStart: false });
@@ -98,6 +102,7 @@ async function holdThenSend(deps: FunctionRouteDeps, exchange: Exchange): Promis
     return;
   }
   deps.activity.end(name);
+  if (deps.feed?.active === true) deps.feed.record('request_out', name, undefined, { error: outcome });
   if (outcome === 'overflow') {
     sendError(res, 'too_many_held_requests', `too many requests are waiting for "${name}" to wake`, {
       'retry-after': '1',
@@ -131,6 +136,8 @@ function send(deps: FunctionRouteDeps, exchange: Exchange & { replica: Replica; 
     onDone: (outcome) => {
       deps.balancer.release(replica.id);
       deps.activity.end(name);
+      if (deps.feed?.active === true)
+        deps.feed.record('request_out', name, replica.id, { status: outcome.status });
       deps.observer?.observeRequest(
         'function',
         outcome.status,

@@ -43,6 +43,9 @@ describe('readConfig', () => {
       slimfaasPorts: [5000],
       store: { kind: 'embedded' },
       stateDirectory: '',
+      statusStreamMaxClients: 100,
+      statusStreamIntervalMs: 2000,
+      statusStreamChangeDelayMs: 100,
     });
   });
 
@@ -68,6 +71,9 @@ describe('readConfig', () => {
       SLIMFAAS_PORTS: '5000,5001',
       SLIMFAAS_STORE: 'nats://127.0.0.1:4222',
       SLIMFAAS_STATE_DIRECTORY: '/var/lib/slimfaas',
+      SLIMFAAS_STATUS_STREAM_MAX_CLIENTS: '3',
+      SLIMFAAS_STATUS_STREAM_INTERVAL_MS: '500',
+      SLIMFAAS_STATUS_STREAM_CHANGE_DELAY_MS: '0',
     });
     expect(config).toEqual({
       logLevel: 'warn',
@@ -90,6 +96,9 @@ describe('readConfig', () => {
       slimfaasPorts: [5000, 5001],
       store: { kind: 'nats', servers: ['nats://127.0.0.1:4222'] },
       stateDirectory: '/var/lib/slimfaas',
+      statusStreamMaxClients: 3,
+      statusStreamIntervalMs: 500,
+      statusStreamChangeDelayMs: 0,
     });
   });
 
@@ -205,6 +214,9 @@ describe('readConfig', () => {
       readonly slimfaasPorts: readonly number[];
       readonly store: StoreSetting;
       readonly stateDirectory: string;
+      readonly statusStreamMaxClients: number;
+      readonly statusStreamIntervalMs: number;
+      readonly statusStreamChangeDelayMs: number;
     }>();
   });
 });
