@@ -10,7 +10,11 @@ export interface StatusStreamSettings {
   readonly maxClients: number;
   /** A `state` frame at least this often. */
   readonly stateIntervalMs: number;
-  /** After a change, a `state` frame within this delay (changes in between are coalesced). */
+  /**
+   * After a change, a `state` frame within this delay (changes in between are coalesced). Stretched to
+   * 10 × the last frame's build time, so frames never take more than ~10% of the event loop (a frame
+   * for 1,000 functions takes tens of milliseconds: bench/status-stream.mjs).
+   */
   readonly changeDelayMs: number;
   /** A comment line this often, so proxies keep the connection open. Default 15 000. */
   readonly heartbeatMs?: number;
@@ -60,6 +64,7 @@ export class StatusStream {
   #building: Promise<void> | undefined;
   #rebuild = false;
   #lastSentMs = 0;
+  #lastBuildMs = 0;
   #ticks = 0;
   #wasReady = false;
 
@@ -75,7 +80,8 @@ export class StatusStream {
   /** A state frame soon (coalesced): for changes the stream cannot see itself, such as job runs. */
   notifyChange(): void {
     if (this.#clients.size === 0 || this.#changeTimer !== undefined) return;
-    const delayMs = Math.max(0, this.#lastSentMs + this.#d.settings.changeDelayMs - this.#d.clock.now());
+    const gapMs = Math.max(this.#d.settings.changeDelayMs, 10 * this.#lastBuildMs);
+    const delayMs = Math.max(0, this.#lastSentMs + gapMs - this.#d.clock.now());
     this.#changeTimer = setTimeout(() => {
       this.#changeTimer = undefined;
       this.#broadcastState();
@@ -217,6 +223,7 @@ export class StatusStream {
       return;
     }
     const full = this.#ticks % FULL_REFRESH_EVERY === 0;
+    const startedMs = performance.now();
     this.#building = this.#snapshot
       .build(full || this.#lastSentMs === 0)
       .then((payload) => {
@@ -232,6 +239,7 @@ export class StatusStream {
       .catch((error: unknown) => this.#d.logger.error({ err: error }, 'status stream frame failed'))
       .finally(() => {
         this.#building = undefined;
+        this.#lastBuildMs = performance.now() - startedMs;
         this.#lastSentMs = this.#d.clock.now();
         if (this.#rebuild) {
           this.#rebuild = false;
