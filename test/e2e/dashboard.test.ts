@@ -71,6 +71,12 @@ async function openDashboard(url: string, viewport = DESKTOP): Promise<{ page: P
   return { page, errors };
 }
 
+/** The page's globals used inside `waitForFunction` (the page's CSP forbids evaluating strings there). */
+declare const document: {
+  querySelector(selector: string): { textContent: string | null } | null;
+  querySelectorAll(selector: string): { length: number };
+};
+
 const row = (name: string): string => `tr[data-function="${name}"]`;
 
 describe('the dashboard against `slimfaas up` with real function processes', () => {
@@ -202,33 +208,31 @@ describe('the dashboard with 1,000 functions', () => {
 
   it('renders one page of rows, filters by name and pages with the keyboard, without overflowing a phone', async () => {
     const { page, errors } = await openDashboard(server.url);
-    await page.waitForFunction(`document.querySelector('#total-functions')?.textContent === '1000'`);
+    await page.waitForFunction(() => document.querySelector('#total-functions')?.textContent === '1000');
     expect(await page.locator('#function-rows tr').count()).toBe(50);
     expect(await page.textContent('#page-info')).toBe('Page 1 of 20');
     // Woken functions (every 7th) become ready through the stream.
-    await page.waitForFunction(`document.querySelector('#total-awake')?.textContent === '143'`, null, {
+    await page.waitForFunction(() => document.querySelector('#total-awake')?.textContent === '143', null, {
       timeout: 30_000,
     });
     await page.screenshot({ path: join(IMAGES, 'dashboard-1000-functions.png') });
     // Search from the keyboard.
     await page.focus('#search');
     await page.keyboard.type('fn-0999');
-    await page.waitForFunction(`document.querySelectorAll('#function-rows tr').length === 1`);
+    await page.waitForFunction(() => document.querySelectorAll('#function-rows tr').length === 1);
     expect(await page.getAttribute('#function-rows tr', 'data-function')).toBe('fn-0999');
     expect(await page.textContent('#match-count')).toBe('1 of 1000 functions match');
     // Clear, then filter the awake ones and page forward with the keyboard.
     await page.fill('#search', '');
     await page.selectOption('#state-filter', 'awake');
     await page.waitForFunction(
-      `document.querySelector('#match-count')?.textContent === '143 of 1000 functions match'`,
+      () => document.querySelector('#match-count')?.textContent === '143 of 1000 functions match',
     );
     await page.focus('#next-page');
     await page.keyboard.press('Enter');
     expect(await page.textContent('#page-info')).toBe('Page 2 of 3');
-    const states: unknown = await page
-      .locator('#function-rows tr')
-      .evaluateAll(`(rows) => rows.map((r) => r.getAttribute('data-state'))`);
-    if (!Array.isArray(states)) throw new Error('expected an array of row states');
+    const rows = await page.locator('#function-rows tr').all();
+    const states = await Promise.all(rows.map((r) => r.getAttribute('data-state')));
     expect(states.length).toBe(50);
     expect(new Set(states)).toEqual(new Set(['ready']));
     // A phone: cards, nothing wider than the screen.
