@@ -9,6 +9,7 @@ COPY package.json package-lock.json ./
 RUN npm ci
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY scripts/copy-ui.mjs ./scripts/
 RUN npm run build && npm prune --omit=dev
 
 # Run: no compiler, no dev dependencies, non-root.

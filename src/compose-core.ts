@@ -1,4 +1,5 @@
 import type { ServerConfig } from './config/read-config.js';
+import { ActivityFeed } from './core/activity-feed.js';
 import { ActivityTracker } from './core/activity.js';
 import type { Clock } from './core/clock.js';
 import type { Leadership } from './core/leadership.js';
@@ -6,8 +7,12 @@ import type { Logger, Orchestrator, Waker } from './core/ports.js';
 import type { StateStore } from './core/state-store.js';
 import type { CallerPolicy } from './http/caller-policy.js';
 import { createApp, type App } from './http/create-app.js';
+import { jobsStatus, type JobRouteDeps } from './http/routes/job-routes.js';
 import { SlimFaasMetrics } from './http/metrics.js';
 import { ActivitySync } from './workers/activity-sync.js';
+import { StaticFiles, DEFAULT_UI_DIRECTORY } from './http/static-files.js';
+import { StatusStream } from './http/status-stream.js';
+import type { SlimFaasNode } from './http/status-payload.js';
 import { AsyncDispatcher } from './workers/async-dispatcher.js';
 import { startTracing, type Tracing } from './tracing.js';
 import type { JobRunner } from './core/job-runner.js';
@@ -27,6 +32,10 @@ export interface Core {
   /** Which node leads (the one that scales and dispatches): for status, the dashboard and later workers. */
   readonly leadership: Leadership;
   readonly app: App;
+  /** What SlimFaas does, as it happens (status stream, observers). */
+  readonly feed: ActivityFeed;
+  /** `notifyChange()` after a change the stream cannot see itself (a job run). */
+  readonly statusStream: StatusStream;
   /** OpenTelemetry tracing, when an OTLP endpoint is configured: flush it last at shutdown. */
   readonly tracing: Tracing | undefined;
   /** Present when `jobs` was given: start both after the runner, close them before it. */
@@ -60,13 +69,20 @@ export function composeCore(options: {
   readonly isInternalCaller?: CallerPolicy;
   /** Without it, the job routes answer 404 and no job worker runs. */
   readonly jobs?: CoreJobs;
+  /** The status stream's `SlimFaasNodes`; without it, this node and the leader it knows. */
+  readonly nodes?: () => readonly SlimFaasNode[] | Promise<readonly SlimFaasNode[]>;
 }): Core {
   const { orchestrator, store, leadership, config, logger, clock } = options;
   const isLeader = () => leadership.isLeader();
   const activity = new ActivityTracker(clock);
+  const feed = new ActivityFeed({
+    clock,
+    onListenerError: (error) => logger.error({ err: error }, 'activity feed listener failed'),
+  });
   const scaler: ScalerWorker = new ScalerWorker({
     orchestrator,
     activity,
+    feed,
     clock,
     logger: logger.child({ component: 'scaler' }),
     intervalMs: config.scaleIntervalMs,
@@ -89,6 +105,7 @@ export function composeCore(options: {
     orchestrator,
     waker: activitySync,
     activity,
+    feed,
     clock,
     logger: logger.child({ component: 'async' }),
     safetyIntervalMs: config.asyncSafetyIntervalMs,
@@ -103,9 +120,31 @@ export function composeCore(options: {
     options.jobs === undefined
       ? undefined
       : composeJobs({ ...options, jobs: options.jobs, activity, waker: activitySync, isLeader });
+  const statusStream = new StatusStream({
+    orchestrator,
+    activity,
+    feed,
+    store,
+    clock,
+    logger: logger.child({ component: 'status-stream' }),
+    settings: {
+      maxClients: config.statusStreamMaxClients,
+      stateIntervalMs: config.statusStreamIntervalMs,
+      changeDelayMs: config.statusStreamChangeDelayMs,
+    },
+    scaledUpByDefaultWhenNeverCalled: config.podScaledUpByDefaultWhenInfrastructureHasNeverCalled,
+    nodeId: leadership.nodeId,
+    isReady: options.isReady,
+    ...(jobs === undefined ? {} : { jobs: () => jobsStatus(jobs.routes) }),
+    nodes: options.nodes ?? (() => nodesOf(leadership)),
+  });
+  options.jobs?.runner.subscribe(() => statusStream.notifyChange());
   const app = createApp({
     async: { store, callbacks: dispatcher, maxBodyBytes: config.asyncMaxBodyBytes },
     metrics: new SlimFaasMetrics({ orchestrator, store }),
+    feed,
+    statusStream,
+    ui: StaticFiles.load(DEFAULT_UI_DIRECTORY),
     orchestrator,
     activity,
     waker: activitySync,
@@ -119,17 +158,7 @@ export function composeCore(options: {
       externalSubscribers: config.subscribeEvents,
     },
     ...(options.isInternalCaller === undefined ? {} : { isInternalCaller: options.isInternalCaller }),
-    ...(jobs === undefined
-      ? {}
-      : {
-          jobs: {
-            configurations: new Map(options.jobs?.configurations.map((c) => [c.name, c])),
-            board: jobs.worker,
-            schedules: jobs.schedules,
-            clock,
-            logger: logger.child({ component: 'jobs' }),
-          },
-        }),
+    ...(jobs === undefined ? {} : { jobs: jobs.routes }),
     isReady: options.isReady,
     ...(tracing === undefined ? {} : { tracer: tracing.tracer }),
   });
@@ -141,6 +170,8 @@ export function composeCore(options: {
     leadership,
     app,
     tracing,
+    feed,
+    statusStream,
     ...(jobs === undefined ? {} : { jobs }),
   };
 }
@@ -154,7 +185,7 @@ function composeJobs(options: {
   readonly waker: Waker;
   readonly isLeader: () => boolean;
   readonly jobs: CoreJobs;
-}): { worker: JobWorker; schedules: JobSchedules } {
+}): { worker: JobWorker; schedules: JobSchedules; routes: JobRouteDeps } {
   const { store, clock, jobs } = options;
   const logger = options.logger.child({ component: 'jobs' });
   const worker = new JobWorker({
@@ -175,5 +206,20 @@ function composeJobs(options: {
     logger,
     configurations: jobs.configurations,
   });
-  return { worker, schedules };
+  const routes: JobRouteDeps = {
+    configurations: new Map(jobs.configurations.map((c) => [c.name, c])),
+    board: worker,
+    schedules,
+    clock,
+    logger,
+  };
+  return { worker, schedules, routes };
+}
+
+/** This node and, when another node leads, the leader it last observed. */
+function nodesOf(leadership: Leadership): readonly SlimFaasNode[] {
+  const self = { id: leadership.nodeId, leader: leadership.isLeader(), ready: true };
+  const leaderId = leadership.leaderId();
+  if (leaderId === undefined || leaderId === self.id) return [self];
+  return [self, { id: leaderId, leader: true, ready: true }];
 }

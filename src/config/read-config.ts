@@ -386,6 +386,26 @@ export const SETTINGS = {
     description:
       '`slimfaas serve`: job configurations, SlimFaas\'s JSON `{"Configurations": {"<job>": {...}}, "Schedules": {...}}` (docs/jobs.md); empty = no jobs. An invalid job is logged and left out.',
   }),
+  statusStreamMaxClients: setting({
+    env: 'SLIMFAAS_STATUS_STREAM_MAX_CLIENTS',
+    default: '100',
+    parse: integer(1),
+    description:
+      'Concurrent `/status-functions-stream` clients (the dashboard holds one each); beyond → 429.',
+  }),
+  statusStreamIntervalMs: setting({
+    env: 'SLIMFAAS_STATUS_STREAM_INTERVAL_MS',
+    default: '2000',
+    parse: integer(100),
+    description: 'The status stream sends a `state` frame at least this often, in milliseconds.',
+  }),
+  statusStreamChangeDelayMs: setting({
+    env: 'SLIMFAAS_STATUS_STREAM_CHANGE_DELAY_MS',
+    default: '100',
+    parse: integer(0),
+    description:
+      'After a change (replicas, queues, scale), the next `state` frame comes within this delay; changes in between are coalesced.',
+  }),
 } as const;
 
 type SettingValue<S> = S extends Setting<infer T> ? T : never;

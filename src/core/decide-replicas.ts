@@ -7,7 +7,7 @@ import { readyReplicas, type FunctionState } from './topology.js';
 type AwakeReason = Exclude<ScaleReason, 'idle-timeout' | 'below-min'>;
 
 /** When a function was last active (0: never) and which rule made it so. */
-interface Liveness {
+export interface Liveness {
   readonly lastActiveMs: number;
   readonly reason: AwakeReason;
 }
@@ -30,6 +30,16 @@ export function decideReplicas(input: ScaleInput): ScaleDecision[] {
     if (decision !== undefined) decisions.push(decision);
   }
   return decisions;
+}
+
+/**
+ * Steps 1–4 of §4.1 alone: when each function counts as last active, and why. The same rules as
+ * `decideReplicas`, for showing operators why a function is awake (core/awake-status.ts).
+ */
+export function livenessByName(input: ScaleInput): Map<string, Liveness> {
+  const own = ownLiveness(input);
+  const dependants = dependantsOf(input.functions);
+  return new Map(input.functions.map((fn) => [fn.spec.name, withDependants(fn.spec.name, own, dependants)]));
 }
 
 /** A request still running (or a wake still waiting) counts as activity now, so long calls never time out. */

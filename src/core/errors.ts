@@ -18,6 +18,7 @@ export const ERROR_CODES = [
   'bad_request',
   'element_not_found',
   'shutting_down',
+  'too_many_stream_clients',
   'internal_error',
   'job_not_found',
   'invalid_job_name',

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ActivityFeed } from '../core/activity-feed.js';
 import type { ActivityTracker } from '../core/activity.js';
 import type { CallTracer } from './call-tracing.js';
 import type { Clock } from '../core/clock.js';
@@ -21,6 +22,8 @@ import { handleJobRoute, type JobRouteDeps } from './routes/job-routes.js';
 import { handleFunctionCall, type FunctionRouteDeps } from './routes/function-route.js';
 import { sendStatusFunction, sendStatusFunctions } from './routes/status-routes.js';
 import type { RequestLogLevel } from './request-log.js';
+import type { StaticFiles } from './static-files.js';
+import type { StatusStream } from './status-stream.js';
 import { UpstreamPools } from './upstream-pools.js';
 
 export interface AppSettings {
@@ -65,6 +68,12 @@ export interface AppDeps {
   readonly tracer?: CallTracer;
   /** Jobs (`/job`, `/job-schedules`, `/jobs/status`, `/status-jobs`). Without it those routes answer 404. */
   readonly jobs?: JobRouteDeps;
+  /** The live activity feed the routes publish to (request in/out, enqueue, event publish). */
+  readonly feed?: ActivityFeed;
+  /** `GET /status-functions-stream`; without it the route answers 404. */
+  readonly statusStream?: StatusStream;
+  /** The dashboard's files, served at `/`. */
+  readonly ui?: StaticFiles;
 }
 
 export interface App {
@@ -96,6 +105,7 @@ export function createApp(deps: AppDeps): App {
     isInternalCaller: deps.isInternalCaller ?? EVERY_CALLER_EXTERNAL,
     observer: deps.metrics,
     tracer: deps.tracer,
+    feed: deps.feed,
   };
   const asyncDeps: AsyncRouteDeps | undefined =
     deps.async === undefined
@@ -107,10 +117,12 @@ export function createApp(deps: AppDeps): App {
           clock: deps.clock,
           logger: deps.logger,
           maxBodyBytes: deps.async.maxBodyBytes,
+          feed: deps.feed,
         };
   const eventDeps: EventRouteDeps = {
     orchestrator: deps.orchestrator,
     activity: deps.activity,
+    feed: deps.feed,
     logger: deps.logger,
     clock: deps.clock,
     pools,
@@ -213,6 +225,11 @@ export function createApp(deps: AppDeps): App {
 
   function routeUrl(req: IncomingMessage, res: ServerResponse, url: string): void {
     const path = pathOf(url);
+    // A stream lasts as long as the client watches: not a request duration worth a histogram.
+    if (path === '/status-functions-stream' && deps.statusStream !== undefined) {
+      deps.statusStream.handle(req, res);
+      return;
+    }
     observe(
       path.startsWith('/status-function') ? 'status' : path.startsWith('/wake-function') ? 'wake' : 'control',
       res,
@@ -281,6 +298,10 @@ export function createApp(deps: AppDeps): App {
       deps.waker.wake(name);
       return sendEmpty(res, 204);
     }
+    if ((method === 'GET' || method === 'HEAD') && deps.ui?.has(path) === true) {
+      deps.ui.serve(req, res, path);
+      return;
+    }
     sendError(res, 'route_not_found', `no route for ${method} ${path}`);
   }
 
@@ -293,6 +314,7 @@ export function createApp(deps: AppDeps): App {
     handleInternal,
     async close() {
       unsubscribe();
+      deps.statusStream?.close();
       held.releaseAll('shutdown');
       await Promise.all([pools.closeAll(), externalPools.closeAll()]);
     },

@@ -18,6 +18,7 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   bad_request: 400,
   element_not_found: 404,
   shutting_down: 503,
+  too_many_stream_clients: 429,
   internal_error: 500,
   job_not_found: 404,
   invalid_job_name: 400,

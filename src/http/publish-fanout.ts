@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
+import type { ActivityFeed } from '../core/activity-feed.js';
 import type { ActivityTracker } from '../core/activity.js';
 import type { Clock } from '../core/clock.js';
 import type { ErrorCode } from '../core/errors.js';
@@ -43,6 +44,8 @@ export interface EventMessage {
 export interface FanoutDeps {
   readonly dispatcher: (target: DeliveryTarget) => Dispatcher;
   readonly activity: ActivityTracker;
+  /** The live activity feed: one `event_publish` per delivery to a replica, with `event` as its name. */
+  readonly feed?: { readonly feed: ActivityFeed; readonly event: string } | undefined;
   readonly clock: Clock;
   readonly logger: Logger;
   /** False once a replica left the topology or stopped being ready: retrying it is pointless. */
@@ -78,6 +81,10 @@ async function deliver(
   const startedMs = deps.clock.now();
   const deadlineMs = startedMs + target.policy.httpTimeoutSeconds * 1000;
   if (target.function !== null) deps.activity.begin(target.function);
+  if (target.function !== null && deps.feed?.feed.active === true)
+    deps.feed.feed.record('event_publish', target.function, target.replica ?? undefined, {
+      event: deps.feed.event,
+    });
   let attempts = 0;
   let last: Attempt;
   try {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { ActivityFeed } from '../core/activity-feed.js';
 import type { ActivityTracker } from '../core/activity.js';
 import { decodeStoredRequest, storedRequestId, type StoredRequest } from '../core/async-request.js';
 import type { Clock } from '../core/clock.js';
@@ -18,6 +19,8 @@ export interface AsyncDispatcherOptions {
   /** Called when a queue has work and its function has no ready replica (wake from zero). */
   readonly waker: Waker;
   readonly activity: ActivityTracker;
+  /** The live activity feed: `dequeue` per attempt sent, `attempt_end` per outcome recorded. */
+  readonly feed?: ActivityFeed;
   readonly clock: Clock;
   readonly logger: Logger;
   /** Only the leader dispatches; with a single SlimFaas process this is always true (the default). */
@@ -227,6 +230,8 @@ export class AsyncDispatcher implements AsyncCallbackSink {
     const tracked = this.#tracked.add(queue, element, replica.id);
     this.#slots.acquire(queue, replica.id);
     this.#o.activity.begin(queue);
+    if (this.#o.feed?.active === true)
+      this.#o.feed.record('dequeue', queue, replica.id, { attempt: element.attempt });
     const controller = new AbortController();
     let released = false;
     // The slots are given back as soon as the HTTP exchange ends, before its outcome is stored: the next
@@ -335,6 +340,11 @@ export class AsyncDispatcher implements AsyncCallbackSink {
   }
 
   #record(tracked: Tracked, step: FinalStep): Promise<void> {
+    if (this.#o.feed?.active === true) {
+      const end = step.kind === 'complete' ? {} : { status: step.end.lastStatus, error: step.end.lastError };
+      const details = { outcome: step.kind, attempt: tracked.element.attempt, ...end };
+      this.#o.feed.record('attempt_end', tracked.queue, tracked.replicaId, details);
+    }
     return recordStep(this.#o, tracked, step);
   }
 

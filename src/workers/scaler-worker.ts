@@ -1,3 +1,4 @@
+import type { ActivityFeed } from '../core/activity-feed.js';
 import type { ActivityTracker } from '../core/activity.js';
 import type { Clock } from '../core/clock.js';
 import { decideReplicas } from '../core/decide-replicas.js';
@@ -6,6 +7,8 @@ import type { Logger, Orchestrator, Waker } from '../core/ports.js';
 export interface ScalerWorkerOptions {
   readonly orchestrator: Orchestrator;
   readonly activity: ActivityTracker;
+  /** The live activity feed: `wake` when a wake starts, `scale_up`/`scale_down` per decision. */
+  readonly feed?: ActivityFeed;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly intervalMs: number;
@@ -57,6 +60,7 @@ export class ScalerWorker implements Waker {
     if (!this.#pendingWakes.has(name)) {
       this.#o.logger.info({ function: name }, `wake ${name}`);
       this.#o.activity.begin(name);
+      this.#o.feed?.record('wake', name);
       const timer = setTimeout(
         () => this.#endWake(name),
         fn.spec.configuration.defaultSync.httpTimeoutSeconds * 1000,
@@ -89,6 +93,7 @@ export class ScalerWorker implements Waker {
     for (const decision of decisions) {
       const { name, from, to, reason } = decision;
       logger.info({ function: name, from, to, reason }, `scale ${name} ${from} -> ${to} (${reason})`);
+      this.#o.feed?.record(to > from ? 'scale_up' : 'scale_down', name, undefined, { from, to, reason });
       orchestrator.setReplicas(decision.name, decision.to).catch((error: unknown) => {
         logger.error(
           { function: decision.name, err: error },

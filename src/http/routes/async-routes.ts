@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ActivityFeed } from '../../core/activity-feed.js';
 import { encodeStoredRequest } from '../../core/async-request.js';
 import type { Clock } from '../../core/clock.js';
 import { isValidFunctionName } from '../../core/function-spec.js';
@@ -22,6 +23,7 @@ export interface AsyncRouteDeps {
   readonly logger: Logger;
   /** Largest stored body; larger → 413 (docs/compatibility.md: no spill to disk). */
   readonly maxBodyBytes: number;
+  readonly feed?: ActivityFeed | undefined;
 }
 
 /** `/async-function/{name}[/{path}]`: stores the whole request durably, then answers 202. */
@@ -72,6 +74,7 @@ export async function handleAsyncCall(
     answerStoreError(deps, res, error, name);
     return;
   }
+  deps.feed?.record('enqueue', name);
   res.writeHead(202, { 'slimfaas-element-id': id, 'x-request-id': requestId.id, 'content-length': 0 });
   res.end();
 }

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ActivityFeed } from '../../core/activity-feed.js';
 import type { ActivityTracker } from '../../core/activity.js';
 import type { Clock } from '../../core/clock.js';
 import { DEFAULT_CONFIGURATION } from '../../core/function-spec.js';
@@ -17,6 +18,7 @@ import { splitNameAndPath } from './function-route.js';
 export interface EventRouteDeps {
   readonly orchestrator: Pick<Orchestrator, 'functions'>;
   readonly activity: ActivityTracker;
+  readonly feed?: ActivityFeed | undefined;
   readonly logger: Logger;
   readonly clock: Clock;
   /** Pools of the replicas (shared with the sync route). */
@@ -145,6 +147,7 @@ async function publish(
       dispatcher: (target) =>
         target.function === null ? deps.externalPools.get(target.origin) : deps.pools.get(target.origin),
       activity: deps.activity,
+      feed: deps.feed === undefined ? undefined : { feed: deps.feed, event },
       clock: deps.clock,
       logger: deps.logger,
       stillTargeted: (target) => stillTargeted(deps, target),

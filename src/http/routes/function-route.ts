@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ActivityFeed } from '../../core/activity-feed.js';
 import type { ActivityTracker } from '../../core/activity.js';
 import type { Clock } from '../../core/clock.js';
 import { isValidFunctionName } from '../../core/function-spec.js';
@@ -24,6 +25,8 @@ export interface SyncCallObserver {
 
 export interface FunctionRouteDeps {
   readonly observer?: SyncCallObserver | undefined;
+  /** The live activity feed (status stream); costs nothing while nobody listens. */
+  readonly feed?: ActivityFeed | undefined;
   readonly orchestrator: Pick<Orchestrator, 'functions'>;
   readonly activity: ActivityTracker;
   readonly waker: Waker;
@@ -71,6 +74,7 @@ export function handleFunctionCall(
   const requestId = requestIdOf(req.headers);
   const span = deps.tracer?.startCall(req, { functionName: name, path, requestId: requestId.id });
   deps.activity.begin(name);
+  deps.feed?.record('request_in', name);
   const replica = deps.balancer.pick(fn);
   if (replica !== undefined) {
     send(deps, { req, res, fn, replica, path, startedMs, requestId, span, coldStart: false });
@@ -111,6 +115,7 @@ async function holdThenSend(deps: FunctionRouteDeps, exchange: Exchange): Promis
   }
   deps.activity.end(name);
   res.setHeader('x-request-id', exchange.requestId.id);
+  if (deps.feed?.active === true) deps.feed.record('request_out', name, undefined, { error: outcome });
   if (outcome === 'overflow') {
     sendError(res, 'too_many_held_requests', `too many requests are waiting for "${name}" to wake`, {
       'retry-after': '1',
@@ -158,6 +163,8 @@ function send(deps: FunctionRouteDeps, exchange: Exchange & { replica: Replica; 
     onDone: (outcome) => {
       deps.balancer.release(replica.id);
       deps.activity.end(name);
+      if (deps.feed?.active === true)
+        deps.feed.record('request_out', name, replica.id, { status: outcome.status });
       deps.observer?.observeRequest(
         'function',
         outcome.status,

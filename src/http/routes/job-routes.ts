@@ -200,7 +200,7 @@ function listJson(runs: readonly JobRunView[]): unknown[] {
 }
 
 /** SlimFaas's `JobConfigurationStatus` list. */
-async function jobsStatus(deps: JobRouteDeps): Promise<unknown[]> {
+export async function jobsStatus(deps: JobRouteDeps): Promise<unknown[]> {
   const nowMs = deps.clock.now();
   const out: unknown[] = [];
   for (const config of deps.configurations.values()) {

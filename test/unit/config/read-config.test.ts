@@ -53,6 +53,9 @@ describe('readConfig', () => {
       otelExporterOtlpTracesEndpoint: '',
       otelServiceName: 'slimfaas',
       jobsConfiguration: { configurations: [], problems: [] },
+      statusStreamMaxClients: 100,
+      statusStreamIntervalMs: 2000,
+      statusStreamChangeDelayMs: 100,
     });
   });
 
@@ -87,6 +90,9 @@ describe('readConfig', () => {
       OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://collector:4318/custom/traces',
       OTEL_SERVICE_NAME: 'edge-slimfaas',
       SLIMFAAS_JOBS_CONFIGURATION: '{"Configurations":{"Batch":{"Image":"busybox","Visibility":"Public"}}}',
+      SLIMFAAS_STATUS_STREAM_MAX_CLIENTS: '3',
+      SLIMFAAS_STATUS_STREAM_INTERVAL_MS: '500',
+      SLIMFAAS_STATUS_STREAM_CHANGE_DELAY_MS: '0',
     });
     expect(config).toEqual({
       logLevel: 'warn',
@@ -136,6 +142,9 @@ describe('readConfig', () => {
         ],
         problems: [],
       },
+      statusStreamMaxClients: 3,
+      statusStreamIntervalMs: 500,
+      statusStreamChangeDelayMs: 0,
     });
   });
 
@@ -339,6 +348,9 @@ describe('readConfig', () => {
       readonly otelExporterOtlpTracesEndpoint: string;
       readonly otelServiceName: string;
       readonly jobsConfiguration: JobsConfiguration;
+      readonly statusStreamMaxClients: number;
+      readonly statusStreamIntervalMs: number;
+      readonly statusStreamChangeDelayMs: number;
     }>();
   });
 });
