@@ -18,6 +18,7 @@ export const ERROR_CODES = [
   'bad_request',
   'element_not_found',
   'shutting_down',
+  'unauthorized',
   'internal_error',
 ] as const;
 

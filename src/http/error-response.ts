@@ -18,6 +18,7 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   bad_request: 400,
   element_not_found: 404,
   shutting_down: 503,
+  unauthorized: 401,
   internal_error: 500,
 });
 
