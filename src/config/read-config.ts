@@ -130,6 +130,16 @@ const ports = (raw: string): Parsed<readonly number[]> => {
     : { ok: false, expected: 'comma-separated ports (0–65535)' };
 };
 
+/** One port, 0–65535 (0 = any free port). */
+const port = (raw: string): Parsed<number> =>
+  /^\d{1,5}$/.test(raw) && Number(raw) <= 65535
+    ? { ok: true, value: Number(raw) }
+    : { ok: false, expected: 'a port (0–65535)' };
+
+/** Empty (none) or an http URL. */
+const optionalHttpUrl = (raw: string): Parsed<string> =>
+  raw === '' || isHttpUrl(raw) ? { ok: true, value: raw } : { ok: false, expected: 'an http(s) URL' };
+
 /** A Kubernetes namespace name (DNS-1123 label). */
 const namespace = (raw: string): Parsed<string> =>
   /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(raw)
@@ -294,6 +304,27 @@ export const SETTINGS = {
     parse: optionalAbsolutePath,
     description:
       '`slimfaas serve`: where the embedded store lives (created if missing, reopened on restart); empty = a temp directory removed at exit.',
+  }),
+  supervisorUrl: setting({
+    env: 'SLIMFAAS_SUPERVISOR_URL',
+    default: '',
+    parse: optionalHttpUrl,
+    description:
+      'Local cluster mode, set by `slimfaas up` for each node: the loopback URL of the supervisor control API.',
+  }),
+  supervisorToken: setting({
+    env: 'SLIMFAAS_SUPERVISOR_TOKEN',
+    default: '',
+    parse: (raw: string): Parsed<string> => ({ ok: true, value: raw }),
+    description:
+      'Local cluster mode, set by `slimfaas up` for each node: the token sent as `X-SlimFaas-Token` to the supervisor.',
+  }),
+  internalPort: setting({
+    env: 'SLIMFAAS_INTERNAL_PORT',
+    default: '0',
+    parse: port,
+    description:
+      "Local cluster mode, set by `slimfaas up` for each node: the port of the node's internal (127.0.0.1, trusted callers) listener.",
   }),
 } as const;
 

@@ -43,6 +43,9 @@ describe('readConfig', () => {
       slimfaasPorts: [5000],
       store: { kind: 'embedded' },
       stateDirectory: '',
+      supervisorUrl: '',
+      supervisorToken: '',
+      internalPort: 0,
     });
   });
 
@@ -68,6 +71,9 @@ describe('readConfig', () => {
       SLIMFAAS_PORTS: '5000,5001',
       SLIMFAAS_STORE: 'nats://127.0.0.1:4222',
       SLIMFAAS_STATE_DIRECTORY: '/var/lib/slimfaas',
+      SLIMFAAS_SUPERVISOR_URL: 'http://127.0.0.1:4000',
+      SLIMFAAS_SUPERVISOR_TOKEN: 'secret',
+      SLIMFAAS_INTERNAL_PORT: '4001',
     });
     expect(config).toEqual({
       logLevel: 'warn',
@@ -90,6 +96,9 @@ describe('readConfig', () => {
       slimfaasPorts: [5000, 5001],
       store: { kind: 'nats', servers: ['nats://127.0.0.1:4222'] },
       stateDirectory: '/var/lib/slimfaas',
+      supervisorUrl: 'http://127.0.0.1:4000',
+      supervisorToken: 'secret',
+      internalPort: 4001,
     });
   });
 
@@ -205,6 +214,9 @@ describe('readConfig', () => {
       readonly slimfaasPorts: readonly number[];
       readonly store: StoreSetting;
       readonly stateDirectory: string;
+      readonly supervisorUrl: string;
+      readonly supervisorToken: string;
+      readonly internalPort: number;
     }>();
   });
 });
