@@ -79,7 +79,7 @@ async function node(): Promise<number> {
   if (config === undefined) return EXIT_INVALID;
   const logger = createLogger(config);
   const running = await runNode(config, logger);
-  process.stdout.write(`Node: ${running.url} internal ${running.internalUrl}\n`);
+  process.stdout.write(`Node: ${running.url} internal ${running.internalUrl} pid ${process.pid}\n`);
   return untilSignal(running, logger);
 }
 
