@@ -33,7 +33,12 @@ describe('supervisor control API', () => {
       ['GET', '/nothing'],
     ];
     for (const [method, path] of routes) {
-      for (const headers of [{}, { 'x-slimfaas-token': 'wrong' }, { 'x-slimfaas-token': `${s.token}x` }]) {
+      const variants: Record<string, string>[] = [
+        {},
+        { 'x-slimfaas-token': 'wrong' },
+        { 'x-slimfaas-token': `${s.token}x` },
+      ];
+      for (const headers of variants) {
         const res = await fetch(`${s.url}${path}`, {
           method,
           headers,
