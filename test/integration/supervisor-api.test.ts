@@ -1,3 +1,4 @@
+import type { ReadableStreamReadResult } from 'node:stream/web';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TopologyEvent } from '../../src/core/ports.js';
 import { startServer } from '../../src/http/server.js';
@@ -93,7 +94,7 @@ describe('supervisor control API', () => {
     let buffered = '';
     const readLine = async (): Promise<string> => {
       while (!buffered.includes('\n')) {
-        const chunk = await reader.read();
+        const chunk: ReadableStreamReadResult<Uint8Array> = await reader.read();
         if (chunk.done) throw new Error('stream ended');
         buffered += new TextDecoder().decode(chunk.value);
       }
