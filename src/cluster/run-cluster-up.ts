@@ -23,6 +23,14 @@ const NODES_READY_TIMEOUT_MS = 60_000;
 
 type Step = [string, () => Promise<unknown> | void];
 
+interface ClusterNode {
+  readonly name: string;
+  /** Its public listener (behind the entrypoint). */
+  readonly port: number;
+  /** Its internal listener (behind the internal balancer). */
+  readonly internalPort: number;
+}
+
 /**
  * `slimfaas up` with `cluster.nodes` > 1 (reference §6 "What `up` does"). This process is the
  * supervisor: it runs the functions (LocalProcessOrchestrator) and serves them to the nodes on the
@@ -62,7 +70,7 @@ interface StartContext {
 async function start(context: StartContext): Promise<RunningSlimFaas> {
   const { manifest, config, logger, stateDirectory, undo } = context;
   const count = manifest.cluster.nodes;
-  const nodes = [];
+  const nodes: ClusterNode[] = [];
   for (let i = 0; i < count; i++) {
     nodes.push({ name: `slimfaas-${i}`, port: await freePort(), internalPort: await freePort() });
   }
@@ -121,32 +129,37 @@ async function start(context: StartContext): Promise<RunningSlimFaas> {
   undo.push(['stop NATS', () => nats.stop()]);
 
   const [script = ''] = process.argv.slice(1);
-  const processes = nodes.map(
-    (node) =>
-      new SupervisedProcess({
-        name: node.name,
-        command: [process.execPath, ...process.execArgv, script, 'node'],
-        env: {
-          ...process.env,
-          HOSTNAME: node.name,
-          SLIMFAAS_SUPERVISOR_URL: apiServer.url,
-          SLIMFAAS_SUPERVISOR_TOKEN: token,
-          SLIMFAAS_PORTS: String(node.port),
-          SLIMFAAS_INTERNAL_PORT: String(node.internalPort),
-          SLIMFAAS_STORE: nats.storeSetting,
-          SLIMFAAS_NATS_REPLICAS: String(count),
-        },
-        logFile: join(stateDirectory, 'logs', `${node.name}.log`),
-        watchdog,
-        logger,
-        stopGraceMs: config.shutdownGraceMs + 2000,
-        echoOutput,
-      }),
-  );
+  const startNode = (node: ClusterNode): SupervisedProcess =>
+    new SupervisedProcess({
+      name: node.name,
+      command: [process.execPath, ...process.execArgv, script, 'node'],
+      env: {
+        ...process.env,
+        HOSTNAME: node.name,
+        SLIMFAAS_SUPERVISOR_URL: apiServer.url,
+        SLIMFAAS_SUPERVISOR_TOKEN: token,
+        SLIMFAAS_PORTS: String(node.port),
+        SLIMFAAS_INTERNAL_PORT: String(node.internalPort),
+        SLIMFAAS_STORE: nats.storeSetting,
+        SLIMFAAS_NATS_REPLICAS: String(count),
+      },
+      logFile: join(stateDirectory, 'logs', `${node.name}.log`),
+      watchdog,
+      logger,
+      stopGraceMs: config.shutdownGraceMs + 2000,
+      echoOutput,
+    });
+  // The first node creates the JetStream streams and buckets alone; nodes racing to create them on a
+  // fresh cluster time out and restart (measured: +10 s), so the others start once it is ready.
+  const processes: SupervisedProcess[] = [];
   const stopNodes = (): Promise<unknown> => Promise.all(processes.map((p) => p.stop()));
   undo.push(['stop nodes', stopNodes]);
   health.start();
   undo.push(['stop node checks', () => health.close()]);
+  const [first, ...others] = nodes;
+  if (first !== undefined) processes.push(startNode(first));
+  await waitForNodes(health, 1, logger);
+  for (const node of others) processes.push(startNode(node));
   await waitForNodes(health, count, logger);
 
   const steps: Step[] = [
