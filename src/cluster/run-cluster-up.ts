@@ -177,7 +177,10 @@ async function start(context: StartContext): Promise<RunningSlimFaas> {
   return {
     url: entrypoint.url,
     shutdown() {
-      shuttingDown ??= runSteps(steps, logger);
+      // Once the listeners and child processes are gone nothing may hold the event loop, and Node would
+      // exit in the middle of the remaining steps (observed: the ephemeral directory was left behind).
+      const keepAlive = setInterval(() => undefined, 1000);
+      shuttingDown ??= runSteps(steps, logger).finally(() => clearInterval(keepAlive));
       return shuttingDown;
     },
   };

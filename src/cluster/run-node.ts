@@ -85,6 +85,7 @@ export async function runSteps(
 ): Promise<void> {
   for (const [name, step] of steps) {
     try {
+      logger.debug({ step: name }, 'shutdown step');
       await step();
     } catch (error) {
       logger.error({ err: error, step: name }, 'shutdown step failed');

@@ -1,6 +1,7 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { networkInterfaces } from 'node:os';
+import { dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { processIsGone } from '../helpers/fn-server.js';
 import { FN_SERVER, startSlimFaas, type SlimFaasProcess } from '../helpers/slimfaas-process.js';
@@ -213,13 +214,51 @@ describe('local cluster mode (cluster.nodes: 3)', { timeout: 180_000 }, () => {
     // node that did not see the request scales the function back to zero (observed: 0→1, 1→0 flapping).
   });
 
-  it('leaves no process behind after SIGTERM', async () => {
+  it('leaves no process and no ephemeral state behind after SIGTERM', async () => {
     const pids = descendants(sf.child.pid ?? 0);
     expect(pids.length).toBeGreaterThanOrEqual(8);
+    const conf = pids
+      .map((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0'))
+      .find((argv) => argv[0]?.endsWith('nats-server'))?.[2];
+    expect(conf).toBeDefined();
+    const stateDirectory = dirname(dirname(conf ?? ''));
+    expect(existsSync(stateDirectory)).toBe(true);
     expect(await sf.stop('SIGTERM')).toBe(0);
+    expect(existsSync(stateDirectory)).toBe(false);
     await waitUntil(() => pids.every((pid) => processIsGone(pid)), {
       timeoutMs: 20_000,
       message: `every child gone (${pids.join(',')})`,
     });
+  });
+});
+
+describe('local cluster mode: the supervisor killed with kill -9', { timeout: 180_000 }, () => {
+  it('takes every node, nats-server and function process down with it', async () => {
+    let cleanupDirectory: string | undefined;
+    const sf = await startSlimFaas(manifest.replace('name: e2e-cluster', 'name: e2e-cluster-kill'), {
+      timeoutMs: 120_000,
+      env: { SLIMFAAS_LOG_LEVEL: 'warn', SLIMFAAS_SHUTDOWN_GRACE_MS: '2000' },
+    });
+    try {
+      await waitUntil(async () => (await call(`${sf.url}/function/warm/health`)).status === 200, {
+        timeoutMs: 30_000,
+        message: 'warm answers',
+      });
+      const pids = descendants(sf.child.pid ?? 0);
+      expect(pids.length).toBeGreaterThanOrEqual(8);
+      // The ephemeral state directory outlives a killed supervisor: found from a nats-server's -c argument.
+      const conf = pids
+        .map((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0'))
+        .find((argv) => argv[0]?.endsWith('nats-server'))?.[2];
+      if (conf !== undefined) cleanupDirectory = dirname(dirname(conf));
+      await sf.stop('SIGKILL');
+      await waitUntil(() => pids.every((pid) => processIsGone(pid)), {
+        timeoutMs: 30_000,
+        message: `every child gone after kill -9 (${pids.join(',')})`,
+      });
+    } finally {
+      if (sf.child.exitCode === null) await sf.stop('SIGKILL');
+      if (cleanupDirectory !== undefined) rmSync(cleanupDirectory, { recursive: true, force: true });
+    }
   });
 });
