@@ -4,6 +4,9 @@ import { parseCliArgs } from './config/cli-args.js';
 import { loadManifest } from './config/manifest.js';
 import { readConfig, type ServerConfig } from './config/read-config.js';
 import type { Logger } from './core/ports.js';
+import { MissingBinaryError } from './cluster/nats-cluster.js';
+import { runClusterUp } from './cluster/run-cluster-up.js';
+import { runNode } from './cluster/run-node.js';
 import { createLogger, runUp } from './main.js';
 import { loadKubeConfig, runServe } from './serve.js';
 
@@ -26,6 +29,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return EXIT_INVALID;
     case 'serve':
       return serve();
+    case 'node':
+      return node();
     case 'validate': {
       const result = loadManifest(command.files);
       for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);
@@ -35,8 +40,9 @@ async function main(argv: readonly string[]): Promise<number> {
       }
       const n = result.manifest.functions.length;
       const j = result.manifest.jobs.length;
+      const nodes = result.manifest.cluster.nodes;
       process.stdout.write(
-        `Configuration from ${command.files.length} YAML file(s) is valid (${n} function(s), ${j} job(s)).\n`,
+        `Configuration from ${command.files.length} YAML file(s) is valid (${n} function(s), ${j} job(s), ${nodes} node(s)).\n`,
       );
       return EXIT_OK;
     }
@@ -55,8 +61,26 @@ async function up(files: readonly string[], port: number | undefined): Promise<n
     return EXIT_INVALID;
   }
   const logger = createLogger(config);
-  const running = await runUp(result.manifest, config, logger);
+  const run = result.manifest.cluster.nodes > 1 ? runClusterUp : runUp;
+  let running;
+  try {
+    running = await run(result.manifest, config, logger);
+  } catch (error) {
+    if (!(error instanceof MissingBinaryError)) throw error;
+    process.stderr.write(`error: ${error.message}\n`);
+    return EXIT_FAILURE;
+  }
   process.stdout.write(`Entrypoint: ${running.url}\n`);
+  return untilSignal(running, logger);
+}
+
+/** `slimfaas node` (hidden): one node of a local cluster, configured by `up` through the environment. */
+async function node(): Promise<number> {
+  const config = readConfigOrReport();
+  if (config === undefined) return EXIT_INVALID;
+  const logger = createLogger(config);
+  const running = await runNode(config, logger);
+  process.stdout.write(`Node: ${running.url} internal ${running.internalUrl} pid ${process.pid}\n`);
   return untilSignal(running, logger);
 }
 

@@ -157,7 +157,7 @@ export async function runUp(
  * The URL a function's replicas reach SlimFaas at. A `SLIMFAAS_URL` written in the manifest's
  * `environment` wins (the author chose it), as it did before the internal listener existed.
  */
-function withSlimFaasUrl(fn: ManifestFunction, url: string): ManifestFunction {
+export function withSlimFaasUrl(fn: ManifestFunction, url: string): ManifestFunction {
   return { ...fn, environment: { SLIMFAAS_URL: url, ...fn.environment } };
 }
 
@@ -172,12 +172,12 @@ async function runSteps(steps: [string, () => Promise<void> | void][], logger: L
   }
 }
 
-function prepareStateDirectory(manifest: Manifest): string {
+export function prepareStateDirectory(manifest: Manifest): string {
   if (manifest.state.mode === 'ephemeral') return mkdtempSync(join(tmpdir(), `slimfaas-${manifest.name}-`));
   mkdirSync(manifest.state.directory, { recursive: true });
   return manifest.state.directory;
 }
 
-function removeEphemeral(manifest: Manifest, directory: string): void {
+export function removeEphemeral(manifest: Manifest, directory: string): void {
   if (manifest.state.mode === 'ephemeral') rmSync(directory, { recursive: true, force: true });
 }

@@ -4,6 +4,7 @@ export type CliCommand =
   | { readonly kind: 'up'; readonly files: string[]; readonly port?: number }
   | { readonly kind: 'validate'; readonly files: string[] }
   | { readonly kind: 'serve' }
+  | { readonly kind: 'node' }
   | { readonly kind: 'help'; readonly text: string }
   | { readonly kind: 'version' }
   | { readonly kind: 'error'; readonly message: string };
@@ -37,6 +38,8 @@ const COMMAND_OPTIONS: Readonly<Record<string, readonly string[]>> = {
   up: ['file', 'port'],
   validate: ['file'],
   serve: [],
+  // Hidden (not in USAGE): one node of a local cluster, started by `up` when cluster.nodes > 1.
+  node: [],
 };
 
 /**
@@ -69,6 +72,7 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
   if (misplaced !== undefined) return usageError(`${command} does not take --${misplaced}`);
   const files = values.file ?? [DEFAULT_MANIFEST_FILE];
   if (command === 'serve') return { kind: 'serve' };
+  if (command === 'node') return { kind: 'node' };
   if (command === 'validate') return { kind: 'validate', files };
   if (values.port === undefined) return { kind: 'up', files };
   const port = parsePort(values.port);

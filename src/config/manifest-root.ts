@@ -48,8 +48,8 @@ export const MANIFEST_SHAPE: Shape = struct([...ROOT_FIELDS, ...ROOT_UNSUPPORTED
   jobs: { kind: 'mapOf', value: JOB_SHAPE },
 });
 
-export const MULTI_NODE_WARNING =
-  'multi-node clusters need the NATS store, not available yet; running 1 node';
+export const TWO_NODE_WARNING =
+  'a 2-node cluster stops when either node stops (NATS JetStream needs a majority); use 1 or 3';
 
 export interface ManifestContext {
   readonly issues: Issues;
@@ -112,12 +112,12 @@ function readCluster(root: MapNode, context: ManifestContext): Manifest['cluster
   warnAboutExtraKeys(map, base, { known: CLUSTER_FIELDS, unsupported: CLUSTER_UNSUPPORTED });
   const nodesNode = child(map, 'nodes');
   const nodes = readInteger(nodesNode, at(base, 'nodes'), { min: 1, max: 3 }) ?? 1;
-  if (nodes > 1) context.issues.warn(['cluster', 'nodes'], MULTI_NODE_WARNING, nodesNode?.at);
+  if (nodes === 2) context.issues.warn(['cluster', 'nodes'], TWO_NODE_WARNING, nodesNode?.at);
   const written = readInteger(child(map, 'entrypointPort'), at(base, 'entrypointPort'), {
     min: 0,
     max: 65535,
   });
-  return { nodes: 1, entrypointPort: context.portOverride ?? written ?? 30020 };
+  return { nodes, entrypointPort: context.portOverride ?? written ?? 30020 };
 }
 
 function readProcessPorts(

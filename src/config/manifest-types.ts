@@ -48,7 +48,7 @@ export interface Manifest {
   /** Absolute directory of the first manifest file; relative paths are resolved against it. */
   readonly manifestDirectory: string;
   readonly cluster: {
-    /** The node count that runs: always 1 until the NATS store exists. */
+    /** SlimFaas nodes (1–3). Above 1, `up` runs a NATS JetStream cluster and a node process per node. */
     readonly nodes: number;
     /** The stable entrypoint; 0 means "any free port". `--port` overrides it. */
     readonly entrypointPort: number;

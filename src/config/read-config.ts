@@ -147,6 +147,12 @@ const ports = (raw: string): Parsed<readonly number[]> => {
     : { ok: false, expected: 'comma-separated ports (0–65535)' };
 };
 
+/** One port, 0–65535 (0 = any free port). */
+const port = (raw: string): Parsed<number> =>
+  /^\d{1,5}$/.test(raw) && Number(raw) <= 65535
+    ? { ok: true, value: Number(raw) }
+    : { ok: false, expected: 'a port (0–65535)' };
+
 /** Empty (the service account's or the kubeconfig context's namespace) or a namespace name (DNS-1123 label). */
 const optionalNamespace = (raw: string): Parsed<string> =>
   raw === '' || /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(raw)
@@ -405,6 +411,27 @@ export const SETTINGS = {
     parse: integer(0),
     description:
       'After a change (replicas, queues, scale), the next `state` frame comes within this delay; changes in between are coalesced.',
+  }),
+  supervisorUrl: setting({
+    env: 'SLIMFAAS_SUPERVISOR_URL',
+    default: '',
+    parse: optionalHttpUrl,
+    description:
+      'Local cluster mode, set by `slimfaas up` for each node: the loopback URL of the supervisor control API.',
+  }),
+  supervisorToken: setting({
+    env: 'SLIMFAAS_SUPERVISOR_TOKEN',
+    default: '',
+    parse: (raw: string): Parsed<string> => ({ ok: true, value: raw }),
+    description:
+      'Local cluster mode, set by `slimfaas up` for each node: the token sent as `X-SlimFaas-Token` to the supervisor.',
+  }),
+  internalPort: setting({
+    env: 'SLIMFAAS_INTERNAL_PORT',
+    default: '0',
+    parse: port,
+    description:
+      "Local cluster mode, set by `slimfaas up` for each node: the port of the node's internal (127.0.0.1, trusted callers) listener.",
   }),
 } as const;
 

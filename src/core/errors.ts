@@ -19,6 +19,7 @@ export const ERROR_CODES = [
   'element_not_found',
   'shutting_down',
   'too_many_stream_clients',
+  'unauthorized',
   'internal_error',
   'job_not_found',
   'invalid_job_name',

@@ -19,6 +19,7 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   element_not_found: 404,
   shutting_down: 503,
   too_many_stream_clients: 429,
+  unauthorized: 401,
   internal_error: 500,
   job_not_found: 404,
   invalid_job_name: 400,

@@ -153,7 +153,6 @@ describe('loadManifest: keys', () => {
       `cluster.raftPortBase is not supported yet and is ignored (${name}:5)`,
       `cluster.nodeLogLevel is not supported yet and is ignored (${name}:6)`,
       `cluster.colour is not a known key and is ignored (${name}:7)`,
-      `cluster.nodes: multi-node clusters need the NATS store, not available yet; running 1 node (${name}:3)`,
       `functions.fib.debugUrl is not supported yet and is ignored (${name}:17)`,
       `functions.fib.shutdown is not supported yet and is ignored (${name}:18)`,
       `functions.fib.image is not a known key and is ignored (${name}:19)`,
@@ -163,9 +162,16 @@ describe('loadManifest: keys', () => {
     ]);
   });
 
-  it('runs one node when more are asked for', () => {
+  it('keeps the node count asked for, and warns that 2 nodes do not survive a node loss', () => {
     const { manifest } = expectOk(loadManifest([fixture('unsupported-keys.yaml')]));
-    expect(manifest.cluster.nodes).toBe(1);
+    expect(manifest.cluster.nodes).toBe(3);
+    const write = manifestWriter();
+    const file = write('two.yaml', 'name: two\ncluster:\n  nodes: 2\nfunctions: {}\n');
+    const two = expectOk(loadManifest([file]));
+    expect(two.manifest.cluster.nodes).toBe(2);
+    expect(two.warnings).toEqual([
+      `cluster.nodes: a 2-node cluster stops when either node stops (NATS JetStream needs a majority); use 1 or 3 (${file}:3)`,
+    ]);
   });
 
   it('passes annotation warnings through under the annotation’s path', () => {

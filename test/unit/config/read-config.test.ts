@@ -56,6 +56,9 @@ describe('readConfig', () => {
       statusStreamMaxClients: 100,
       statusStreamIntervalMs: 2000,
       statusStreamChangeDelayMs: 100,
+      supervisorUrl: '',
+      supervisorToken: '',
+      internalPort: 0,
     });
   });
 
@@ -93,6 +96,9 @@ describe('readConfig', () => {
       SLIMFAAS_STATUS_STREAM_MAX_CLIENTS: '3',
       SLIMFAAS_STATUS_STREAM_INTERVAL_MS: '500',
       SLIMFAAS_STATUS_STREAM_CHANGE_DELAY_MS: '0',
+      SLIMFAAS_SUPERVISOR_URL: 'http://127.0.0.1:4000',
+      SLIMFAAS_SUPERVISOR_TOKEN: 'secret',
+      SLIMFAAS_INTERNAL_PORT: '4001',
     });
     expect(config).toEqual({
       logLevel: 'warn',
@@ -145,6 +151,9 @@ describe('readConfig', () => {
       statusStreamMaxClients: 3,
       statusStreamIntervalMs: 500,
       statusStreamChangeDelayMs: 0,
+      supervisorUrl: 'http://127.0.0.1:4000',
+      supervisorToken: 'secret',
+      internalPort: 4001,
     });
   });
 
@@ -351,6 +360,9 @@ describe('readConfig', () => {
       readonly statusStreamMaxClients: number;
       readonly statusStreamIntervalMs: number;
       readonly statusStreamChangeDelayMs: number;
+      readonly supervisorUrl: string;
+      readonly supervisorToken: string;
+      readonly internalPort: number;
     }>();
   });
 });
