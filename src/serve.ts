@@ -10,7 +10,7 @@ import type { Logger, Orchestrator } from './core/ports.js';
 import type { FunctionState } from './core/topology.js';
 import { ipCallerPolicy } from './http/caller-policy.js';
 import { startServer, type RunningServer } from './http/server.js';
-import { KubernetesOrchestrator } from './orchestrators/kubernetes/index.js';
+import { createKubernetesJobRunner, KubernetesOrchestrator } from './orchestrators/kubernetes/index.js';
 import { composeCore } from './compose-core.js';
 import { openStore } from './open-store.js';
 
@@ -68,11 +68,18 @@ export async function runServe(
       `SLIMFAAS_JOBS_CONFIGURATION: ${problem}; this job is left out`,
     );
   }
-  const jobRunner = options.jobRunner;
   const jobConfigurations = config.jobsConfiguration.configurations;
-  if (jobRunner === undefined && jobConfigurations.length > 0) {
-    logger.warn({}, 'job configurations are set but no job runner is available: the job routes answer 404');
-  }
+  // Jobs run as batch/v1 Jobs in SlimFaas's namespace, only when some are configured (the Role's job verbs).
+  const jobRunner =
+    options.jobRunner ??
+    (jobConfigurations.length === 0
+      ? undefined
+      : createKubernetesJobRunner({
+          kubeConfig,
+          namespace: functionsNamespace(config, kubeConfig),
+          logger: logger.child({ component: 'kubernetes-jobs' }),
+          clock,
+        }));
   const orchestrator = new KubernetesOrchestrator({
     kubeConfig,
     namespace: functionsNamespace(config, kubeConfig),
