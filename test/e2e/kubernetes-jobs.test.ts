@@ -39,7 +39,7 @@ describe('jobs on Kubernetes through slimfaas serve', () => {
   /** Jobs in creation order, and for each how many other Jobs were unfinished when it was created. */
   const created: { job: KubeJob; othersRunning: number }[] = [];
 
-  const jobs = (): KubeJob[] => api.store.list('jobs') as unknown as KubeJob[];
+  const jobs = (): KubeJob[] => api.store.list('jobs');
   const finished = (job: KubeJob): boolean =>
     (job.status?.succeeded ?? 0) > 0 || (job.status?.failed ?? 0) > 0;
 
@@ -54,7 +54,7 @@ describe('jobs on Kubernetes through slimfaas serve', () => {
       if (kind !== 'jobs' || event.type !== 'ADDED') return;
       const others = jobs().filter((j) => j.metadata.name !== event.object.metadata.name);
       created.push({
-        job: event.object as unknown as KubeJob,
+        job: event.object,
         othersRunning: others.filter((j) => !finished(j)).length,
       });
     });
