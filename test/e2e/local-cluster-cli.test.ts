@@ -21,7 +21,7 @@ describe('slimfaas CLI and cluster.nodes', () => {
       encoding: 'utf8',
     });
     expect(result.status).toBe(0);
-    expect(result.stdout).toMatch(/is valid \(1 function\(s\), 3 node\(s\)\)/);
+    expect(result.stdout).toMatch(/is valid \(1 function\(s\), 0 job\(s\), 3 node\(s\)\)/);
   });
 
   it('up exits 1 naming nats-server and the apt command when it is not installed', () => {
