@@ -219,12 +219,18 @@ describe('local cluster mode (cluster.nodes: 3)', { timeout: 180_000 }, () => {
     const urls = [sf.url, ...[...nodes(sf).values()].map((n) => n.url)];
     const readyOf = async (url: string) =>
       (JSON.parse((await call(`${url}/status-function/cold`)).body) as { NumberReady: number }).NumberReady;
-    await waitUntil(async () => (await readyOf(sf.url)) === 0, { timeoutMs: 20_000, message: 'cold at zero' });
+    await waitUntil(async () => (await readyOf(sf.url)) === 0, {
+      timeoutMs: 20_000,
+      message: 'cold at zero',
+    });
     const first = await new Promise<{ status: number; cold: string | undefined }>((resolve, reject) => {
       const req = request(`${urls[2]}/function/cold/echo/wake`, { agent: false, timeout: 30_000 }, (res) => {
         res.resume();
         res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, cold: res.headers['x-slimfaas-cold-start'] as string | undefined }),
+          resolve({
+            status: res.statusCode ?? 0,
+            cold: res.headers['x-slimfaas-cold-start'] as string | undefined,
+          }),
         );
       });
       req.on('timeout', () => req.destroy(new Error('timeout')));
@@ -242,7 +248,10 @@ describe('local cluster mode (cluster.nodes: 3)', { timeout: 180_000 }, () => {
       seen.push(await readyOf(urls[(i + 1) % urls.length] ?? sf.url));
       await new Promise((r) => setTimeout(r, 500));
     }
-    expect(seen.filter((n) => n !== 1), sf.output().slice(-3000)).toEqual([]);
+    expect(
+      seen.filter((n) => n !== 1),
+      sf.output().slice(-3000),
+    ).toEqual([]);
   });
 
   it('leaves no process and no ephemeral state behind after SIGTERM', async () => {
