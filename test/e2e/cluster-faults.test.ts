@@ -165,9 +165,9 @@ async function burst(url: string, prefix: string, count: number, onHalf: () => v
   return { accepted, refused, errors };
 }
 
-// KNOWN BUG (not fixed yet): after a kill -9 of the leader node or of a nats-server, a ledger entry can point
-// at a stream message that no longer exists ("message N of <id> is missing" from NatsQueues.lease, retried
-// forever), and an accepted element is then never delivered. It shows in about half of the runs here, so the
+// KNOWN BUG (not fixed yet): after a kill -9 of the leader node or of a nats-server, an accepted element is
+// sometimes never delivered (one cause, a ledger entry whose stream message is gone stranding its batch, is
+// fixed in NatsQueues.lease; another remains). It shows in about half of the runs here, so the
 // file runs only with SLIMFAAS_E2E_FAULTS=1 until that is fixed (docs/nats.md, "Faults").
 describe.skipIf(process.env['SLIMFAAS_E2E_FAULTS'] !== '1')(
   'cluster faults (cluster.nodes: 3, NATS R3)',
