@@ -104,6 +104,12 @@ export class NatsQueues {
       for (const entry of chosen) startLease(entry, { ...options, token: randomUUID() });
       const write = dead.length > 0 || fetched.length > 0 || chosen.length > 0;
       return { result: { dead, chosen: structuredClone(chosen), next: nextAvailableAtMs(ledger) }, write };
+    }).catch(async (error: unknown) => {
+      // Pulled but maybe in no ledger (the write failed): without a NAK the server would redeliver them only
+      // after ack_wait (5 min by default). A NAK of an entry the write did record is harmless: the next pull
+      // gets it again and the ledger keeps it (its ack subject is updated).
+      await Promise.all((fetched ?? []).map((d) => this.#nak(d.ackSubject)));
+      throw error;
     });
     for (const entry of outcome.dead) await this.#bury(queue, entry);
     const found = await Promise.all(
@@ -209,6 +215,11 @@ export class NatsQueues {
     const deadSeq = await publishDeadLetter(this.#d.js, { queue, entry, payload });
     await this.#ackRequest(entry.ackSubject, '+TERM');
     await putClaim(this.#d.kv, queue, entry.id, { state: 'dead', deadSeq });
+  }
+
+  /** Best effort: a failure leaves the redelivery to ack_wait. */
+  async #nak(ackSubject: string): Promise<void> {
+    await this.#d.nc.request(ackSubject, '-NAK', { timeout: this.#d.timeoutMs }).catch(() => undefined);
   }
 
   /** Publishes `+WPI` (working): restarts the server's ack_wait for a delivery kept leased for a long time. */
