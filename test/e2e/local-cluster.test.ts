@@ -21,6 +21,12 @@ functions:
       SlimFaas/ReplicasMin: "1"
       SlimFaas/TimeoutSecondBeforeSetReplicasMin: "600"
     health: { path: /health, periodSeconds: 1 }
+  cold:
+    command: [node, ${FN_SERVER}]
+    annotations:
+      SlimFaas/ReplicasMin: "0"
+      SlimFaas/TimeoutSecondBeforeSetReplicasMin: "8"
+    health: { path: /health, periodSeconds: 1 }
 `;
 
 interface Answer {
@@ -136,7 +142,7 @@ describe('local cluster mode (cluster.nodes: 3)', { timeout: 180_000 }, () => {
           urls.map(async (url) => (await call(`${url}/status-functions`)).body),
         );
         const parsed = bodies.map((b) => JSON.parse(b) as { Name: string; NumberReady: number }[]);
-        return parsed.every((p) => p.length === 1 && p[0]?.Name === 'warm' && p[0].NumberReady === 1) &&
+        return parsed.every((p) => p.length === 2 && p.find((f) => f.Name === 'warm')?.NumberReady === 1) &&
           new Set(bodies).size === 1
           ? true
           : undefined;
@@ -209,9 +215,43 @@ describe('local cluster mode (cluster.nodes: 3)', { timeout: 180_000 }, () => {
     expect((await call(`${restarted.url}/status-function/warm`)).body).toContain('"NumberReady":1');
   });
 
-  it.skip('wakes a function from zero through any node (needs leader election and shared activity: issue 6, NATS store helper)', () => {
-    // Until the leader-election branch is merged every node runs its own scaler on its own activity, so a
-    // node that did not see the request scales the function back to zero (observed: 0→1, 1→0 flapping).
+  it('wakes a function from zero through any node, and keeps it up while it is used', async () => {
+    const urls = [sf.url, ...[...nodes(sf).values()].map((n) => n.url)];
+    const readyOf = async (url: string) =>
+      (JSON.parse((await call(`${url}/status-function/cold`)).body) as { NumberReady: number }).NumberReady;
+    await waitUntil(async () => (await readyOf(sf.url)) === 0, {
+      timeoutMs: 20_000,
+      message: 'cold at zero',
+    });
+    const first = await new Promise<{ status: number; cold: string | undefined }>((resolve, reject) => {
+      const req = request(`${urls[2]}/function/cold/echo/wake`, { agent: false, timeout: 30_000 }, (res) => {
+        res.resume();
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            cold: res.headers['x-slimfaas-cold-start'] as string | undefined,
+          }),
+        );
+      });
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+      req.on('error', reject);
+      req.end();
+    });
+    expect(first).toEqual({ status: 200, cold: 'true' });
+    // Used through every node for longer than its 8 s idle timeout: no node may scale it back to zero.
+    const seen: number[] = [];
+    const until = Date.now() + 12_000;
+    let i = 0;
+    while (Date.now() < until) {
+      const url = urls[i++ % urls.length] ?? sf.url;
+      expect((await call(`${url}/function/cold/echo/busy?i=${i}`)).status).toBe(200);
+      seen.push(await readyOf(urls[(i + 1) % urls.length] ?? sf.url));
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(
+      seen.filter((n) => n !== 1),
+      sf.output().slice(-3000),
+    ).toEqual([]);
   });
 
   it('leaves no process and no ephemeral state behind after SIGTERM', async () => {

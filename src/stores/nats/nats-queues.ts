@@ -104,14 +104,45 @@ export class NatsQueues {
       for (const entry of chosen) startLease(entry, { ...options, token: randomUUID() });
       const write = dead.length > 0 || fetched.length > 0 || chosen.length > 0;
       return { result: { dead, chosen: structuredClone(chosen), next: nextAvailableAtMs(ledger) }, write };
+    }).catch(async (error: unknown) => {
+      // Pulled but maybe in no ledger (the write failed): without a NAK the server would redeliver them only
+      // after ack_wait (5 min by default). A NAK of an entry the write did record is harmless: the next pull
+      // gets it again and the ledger keeps it (its ack subject is updated).
+      await Promise.all((fetched ?? []).map((d) => this.#nak(d.ackSubject)));
+      throw error;
     });
     for (const entry of outcome.dead) await this.#bury(queue, entry);
-    const elements = await Promise.all(
-      outcome.chosen.map(async (entry) =>
-        toLeased(entry, payloads.get(entry.id) ?? (await this.#payload(entry))),
-      ),
+    const found = await Promise.all(
+      outcome.chosen.map(async (entry) => ({
+        entry,
+        payload: payloads.get(entry.id) ?? (await this.#payloadIfStored(entry)),
+      })),
     );
+    // An entry whose stream message is gone (acknowledged without its ledger update, seen after a kill -9 of a
+    // node or a nats-server) can never be delivered: forget it instead of failing every lease it is chosen in,
+    // which stranded the elements leased with it.
+    const gone = found.filter((f) => f.payload === undefined).map((f) => f.entry);
+    if (gone.length > 0) await this.#forget(queue, gone);
+    const elements = found.flatMap((f) => (f.payload === undefined ? [] : [toLeased(f.entry, f.payload)]));
     return { elements, nextAvailableAtMs: outcome.next };
+  }
+
+  async #payloadIfStored(entry: LedgerEntry): Promise<Uint8Array | undefined> {
+    const stored = await this.#d.jsm.streams.getMessage(QUEUE_STREAM, { seq: entry.seq });
+    return stored === null ? undefined : stored.data;
+  }
+
+  /** Removes entries (same id and stream sequence) from the ledger. */
+  async #forget(queue: string, entries: readonly LedgerEntry[]): Promise<void> {
+    await this.#updateLedger(queue, (ledger) => {
+      let write = false;
+      for (const entry of entries) {
+        if (ledger[entry.id]?.seq !== entry.seq) continue;
+        delete ledger[entry.id];
+        write = true;
+      }
+      return { result: undefined, write };
+    });
   }
 
   /** Pulls up to `want` deliveries; pulls again when the server's redeliveries of known entries filled a batch. */
@@ -184,6 +215,11 @@ export class NatsQueues {
     const deadSeq = await publishDeadLetter(this.#d.js, { queue, entry, payload });
     await this.#ackRequest(entry.ackSubject, '+TERM');
     await putClaim(this.#d.kv, queue, entry.id, { state: 'dead', deadSeq });
+  }
+
+  /** Best effort: a failure leaves the redelivery to ack_wait. */
+  async #nak(ackSubject: string): Promise<void> {
+    await this.#d.nc.request(ackSubject, '-NAK', { timeout: this.#d.timeoutMs }).catch(() => undefined);
   }
 
   /** Publishes `+WPI` (working): restarts the server's ack_wait for a delivery kept leased for a long time. */
