@@ -15,7 +15,8 @@
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool, request } from 'undici';
-import { readCpuTicks } from './lib/processes.mjs';
+import { readFileSync } from 'node:fs';
+import { descendantPids, readCpuTicks } from './lib/processes.mjs';
 import { loadAverage1m, machineInfo, markdownTable, saveResults } from './lib/results.mjs';
 import { readNumberSettings, runBench } from './lib/run-bench.mjs';
 import {
@@ -109,6 +110,37 @@ async function waitForDeliveries(fnOrigin, count, timeoutMs) {
 }
 
 /** Starts `nats-server -js` on loopback with its own store directory; resolves once it accepts clients. */
+let natsServerPid;
+
+/** A short label for a process: nats-server, `slimfaas-N` (cluster node), the function, or its argv[1]. */
+function processLabel(pid) {
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    const host = /(?:^|\0)HOSTNAME=(slimfaas-\d+)/.exec(readFileSync(`/proc/${pid}/environ`, 'utf8'))?.[1];
+    if (argv[0]?.endsWith('nats-server')) return 'nats-server';
+    if (argv.includes('node') && host) return host;
+    if (argv.some((a) => a.endsWith('async-function.mjs'))) return 'function';
+    return argv.slice(1, 3).join(' ').slice(-40) || argv[0];
+  } catch {
+    return '?';
+  }
+}
+
+/** CPU % per process of SlimFaas's tree (and the bench's own nats-server) over a measured interval. */
+function cpuSampler(rootPids) {
+  const pids = [...rootPids, ...rootPids.flatMap((p) => descendantPids(p))];
+  const before = new Map(pids.map((p) => [p, readCpuTicks(p)]));
+  const startedAt = performance.now();
+  return () => {
+    const seconds = (performance.now() - startedAt) / 1000;
+    return pids.map((pid) => ({
+      pid,
+      label: processLabel(pid),
+      cpuPercent: ((readCpuTicks(pid) - before.get(pid)) / 100 / seconds) * 100,
+    }));
+  };
+}
+
 async function startNatsServer(processes, tmpDir) {
   const port = settings.BENCH_NATS_PORT;
   const storeDir = join(tmpDir, 'nats');
@@ -131,6 +163,7 @@ async function startNatsServer(processes, tmpDir) {
     sleep(15_000).then(() => 'timeout'),
   ]);
   if (outcome !== 'ready') throw new Error(`nats-server ${outcome} (see ${tmpDir}/nats-server.log)`);
+  natsServerPid = server.pid;
   console.log(`nats-server (pid ${server.pid}) on 127.0.0.1:${port}`);
   return `nats://127.0.0.1:${port}`;
 }
@@ -229,6 +262,7 @@ async function measureThroughput(processes, { entrypoint, fnOrigin, slimfaasPid,
     accepted += warm.requests - warm.errors.status;
   }
   const ticksBefore = readCpuTicks(slimfaasPid);
+  const sampler = cpuSampler([slimfaasPid, natsServerPid].filter(Boolean));
   const startedAt = performance.now();
   const run = await runWrk(processes, {
     url,
@@ -238,6 +272,7 @@ async function measureThroughput(processes, { entrypoint, fnOrigin, slimfaasPid,
   });
   const seconds = (performance.now() - startedAt) / 1000;
   const slimfaasCpuPercent = ((readCpuTicks(slimfaasPid) - ticksBefore) / 100 / seconds) * 100;
+  const processCpu = sampler().filter((p) => p.cpuPercent >= 0.5);
   accepted += run.requests - run.errors.status;
   const drainStartedAt = performance.now();
   const before = await getJson(`${fnOrigin}/__bench/stats`);
@@ -249,6 +284,7 @@ async function measureThroughput(processes, { entrypoint, fnOrigin, slimfaasPid,
     bodyBytes: settings.BENCH_BODY_BYTES,
     ...run,
     slimfaasCpuPercent,
+    processCpu,
     accepted,
     deliveredDuringRun: before.received,
     delivered: after.received,
@@ -315,6 +351,8 @@ function render(data) {
     `Delivered ${throughput.delivered} of ${throughput.accepted} accepted (${throughput.deliveredDuringRun} during the run); ` +
       `everything delivered ${fmt(throughput.drainSecondsAfterRun, 1)} s after the run${throughput.drained ? '' : ' (**not drained**)'}; ` +
       `max in flight at the function ${throughput.maxInFlightSeen}.`,
+    '',
+    `CPU during the run: ${throughput.processCpu.map((p) => `${p.label} ${fmt(p.cpuPercent, 0)} %`).join(', ')}.`,
     '',
     '## Delivery latency (warm idle function, one request at a time)',
     '',

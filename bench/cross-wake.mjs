@@ -5,11 +5,11 @@
 // (which must get the leader to start the function, through the shared activity KV). Added time of the
 // cross-replica wake = follower p50 − leader p50 in the same run.
 // Node ports and names come from the node processes' environment (SLIMFAAS_PORTS, HOSTNAME); the leader from
-// each node's /status-functions-stream (SlimFaasNodes[].Leader for its own name).
+// node logs (`this node is now the leader`, from src/stores/nats/nats-leadership.ts).
 // Settings (env): BENCH_RUNS [20] (per side), BENCH_KEEP_TMP [0].
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Pool, request } from 'undici';
+import { Pool } from 'undici';
 import { descendantPids, isAlive } from './lib/processes.mjs';
 import { loadAverage1m, machineInfo, markdownTable, saveResults } from './lib/results.mjs';
 import { readNumberSettings, runBench } from './lib/run-bench.mjs';
@@ -49,47 +49,23 @@ function findNodes(supervisorPid) {
   return nodes.sort((a, b) => a.name.localeCompare(b.name));
 }
 
-/** Reads a node's status stream until a frame with SlimFaasNodes; returns that list. */
-async function streamNodes(port) {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), 5000);
-  try {
-    const { body } = await request(`http://127.0.0.1:${port}/status-functions-stream`, {
-      signal: controller.signal,
-    });
-    let text = '';
-    for await (const chunk of body) {
-      text += chunk.toString();
-      for (const line of text.split('\n')) {
-        if (!line.startsWith('data:')) continue;
-        try {
-          const frame = JSON.parse(line.slice(5));
-          if (Array.isArray(frame.SlimFaasNodes)) return frame.SlimFaasNodes;
-        } catch {
-          // a partial line: wait for more
-        }
-      }
-    }
-    return undefined;
-  } catch {
-    return undefined;
-  } finally {
-    clearTimeout(timer);
-    controller.abort();
-  }
-}
-
-async function findLeader(nodes) {
+/** The leader, from each node's log (state/logs/<name>.log): its last "now the leader" / "no longer" line. */
+async function findLeader(nodes, logsDir) {
   return waitFor(
-    'one node to report itself leader',
-    async () => {
-      for (const node of nodes) {
-        const list = await streamNodes(node.port);
-        if (list?.some((n) => n.Name === node.name && n.Leader === true)) return node;
-      }
-      return undefined;
+    'one node to log that it is the leader',
+    () => {
+      const leaders = nodes.filter((node) => {
+        let text = '';
+        try {
+          text = readFileSync(join(logsDir, `${node.name}.log`), 'utf8');
+        } catch {
+          return false;
+        }
+        return text.lastIndexOf('this node is now the leader') > text.lastIndexOf('no longer the leader');
+      });
+      return leaders.length === 1 ? leaders[0] : undefined;
     },
-    { timeoutMs: 30_000, intervalMs: 500 },
+    { timeoutMs: 30_000, intervalMs: 200 },
   );
 }
 
@@ -153,7 +129,7 @@ await runBench(
       name: 'bench-cross-wake',
       cluster: { entrypointPort: 30921, nodes: 3 },
       processPorts: { from: 48300, to: 48399 },
-      state: { mode: 'persistent', directory: join(tmpDir, 'state') },
+      state: { mode: 'persistent', directory: stateDir },
       functions: {
         [FUNCTION]: upstreamFunction({
           name: FUNCTION,
@@ -175,7 +151,7 @@ await runBench(
       const found = findNodes(slimfaas.pid);
       return found.length === 3 ? found : undefined;
     });
-    const leader = await findLeader(nodes);
+    const leader = await findLeader(nodes, logsDir);
     const follower = nodes.find((n) => n.name !== leader.name);
     console.log(`nodes ${nodes.map((n) => `${n.name}:${n.port}`).join(', ')}; leader ${leader.name}`);
     const pools = new Map(
@@ -190,7 +166,7 @@ await runBench(
       runs.push(run);
       console.log(`${i + 1}/${settings.BENCH_RUNS * 2} ${run.node} ${fmt(run.totalMs, 1)} ms`);
     }
-    const stillLeader = await findLeader(nodes);
+    const stillLeader = await findLeader(nodes, logsDir);
     await Promise.all([...pools.values()].map((p) => p.close()));
     await processes.stop(slimfaas.pid);
     const leaderRuns = runs.filter((r) => r.node === leader.name).map((r) => r.totalMs);
