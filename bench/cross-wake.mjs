@@ -55,7 +55,7 @@ async function findLeader(nodes, logsDir) {
     'one node to log that it is the leader',
     () => {
       const leaders = nodes.filter((node) => {
-        let text = '';
+        let text;
         try {
           text = readFileSync(join(logsDir, `${node.name}.log`), 'utf8');
         } catch {
@@ -123,6 +123,8 @@ await runBench(
     const startedAt = new Date().toISOString();
     const machine = machineInfo();
     const portFile = join(tmpDir, `${FUNCTION}.port`);
+    const stateDir = join(tmpDir, 'state');
+    const logsDir = join(stateDir, 'logs');
     const manifestPath = join(tmpDir, 'slimfaas.yaml');
     writeManifest(manifestPath, {
       schemaVersion: 1,
