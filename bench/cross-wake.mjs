@@ -137,7 +137,7 @@ await runBench(
           name: FUNCTION,
           annotations: {
             'SlimFaas/ReplicasMin': '0',
-            'SlimFaas/ReplicasAtStart': '0',
+            'SlimFaas/ReplicasAtStart': '1',
             'SlimFaas/TimeoutSecondBeforeSetReplicasMin': '1',
           },
           environment: { UPSTREAM_PORT_FILE: portFile },
