@@ -8,7 +8,6 @@ import { MissingBinaryError } from './cluster/nats-cluster.js';
 import { runClusterUp } from './cluster/run-cluster-up.js';
 import { runNode } from './cluster/run-node.js';
 import { createLogger, runUp } from './main.js';
-import { loadKubeConfig, runServe } from './serve.js';
 
 /** Exit codes: 0 ok, 2 invalid manifest or configuration, 1 any other failure. */
 const EXIT_OK = 0;
@@ -89,6 +88,9 @@ async function serve(): Promise<number> {
   const config = readConfigOrReport();
   if (config === undefined) return EXIT_INVALID;
   const logger = createLogger(config);
+  // Loaded here only: serve.js pulls in @kubernetes/client-node, whose module sources alone kept ~30 MiB
+  // resident in every `slimfaas up` (bench/README.md, idle RSS).
+  const { loadKubeConfig, runServe } = await import('./serve.js');
   const running = await runServe(config, loadKubeConfig(config), logger);
   process.stdout.write(`Entrypoint: ${running.urls.join(' ')}\n`);
   return untilSignal(running, logger);

@@ -1,6 +1,7 @@
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { createRequire } from 'node:module';
+import type * as OtlpHttp from '@opentelemetry/exporter-trace-otlp-http';
+import type * as Resources from '@opentelemetry/resources';
+import type * as SdkTraceBase from '@opentelemetry/sdk-trace-base';
 import type { ServerConfig } from './config/read-config.js';
 import type { Logger } from './core/ports.js';
 import { OtelCallTracer, type CallTracer } from './http/call-tracing.js';
@@ -21,6 +22,14 @@ export interface Tracing {
 export function startTracing(config: ServerConfig, logger: Logger): Tracing | undefined {
   const url = tracesUrl(config);
   if (url === undefined) return undefined;
+  // Loaded only here: the OpenTelemetry SDK and exporter cost ~7 MiB of resident memory that a SlimFaas
+  // without an OTLP endpoint (the default) should not pay (bench/README.md, idle RSS). Their CommonJS
+  // builds are loaded synchronously so that composing the app stays synchronous.
+  const require = createRequire(import.meta.url);
+  const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-http') as typeof OtlpHttp;
+  const { resourceFromAttributes } = require('@opentelemetry/resources') as typeof Resources;
+  const { BasicTracerProvider, BatchSpanProcessor } =
+    require('@opentelemetry/sdk-trace-base') as typeof SdkTraceBase;
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes({ 'service.name': config.otelServiceName }),
     spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url }))],

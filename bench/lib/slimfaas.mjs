@@ -48,7 +48,10 @@ export function upstreamFunction({ name, annotations, environment = {}, healthPe
  * Starts SlimFaas and resolves once it printed its Entrypoint line, to `{ pid, entrypoint, exited }`.
  * Rejects (the process is stopped by the ProcessSet) if it exits first or takes longer than `timeoutMs`.
  */
-export async function startSlimFaas(processes, { manifestPath, logFile, cwd = ROOT, timeoutMs = 30_000 }) {
+export async function startSlimFaas(
+  processes,
+  { manifestPath, logFile, cwd = ROOT, env = {}, timeoutMs = 30_000 },
+) {
   let resolveEntrypoint;
   const entrypointSeen = new Promise((r) => (resolveEntrypoint = r));
   const tail = [];
@@ -61,6 +64,7 @@ export async function startSlimFaas(processes, { manifestPath, logFile, cwd = RO
     [...nodeArgs, CLI, 'up', '-f', manifestPath, '--port', '0'],
     {
       cwd,
+      env,
       logFile,
       onLine: (line) => {
         tail.push(line);
