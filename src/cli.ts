@@ -4,9 +4,6 @@ import { parseCliArgs } from './config/cli-args.js';
 import { loadManifest } from './config/manifest.js';
 import { readConfig, type ServerConfig } from './config/read-config.js';
 import type { Logger } from './core/ports.js';
-import { MissingBinaryError } from './cluster/nats-cluster.js';
-import { runClusterUp } from './cluster/run-cluster-up.js';
-import { runNode } from './cluster/run-node.js';
 import { createLogger, runUp } from './main.js';
 
 /** Exit codes: 0 ok, 2 invalid manifest or configuration, 1 any other failure. */
@@ -60,10 +57,19 @@ async function up(files: readonly string[], port: number | undefined): Promise<n
     return EXIT_INVALID;
   }
   const logger = createLogger(config);
-  const run = result.manifest.cluster.nodes > 1 ? runClusterUp : runUp;
+  if (result.manifest.cluster.nodes === 1) {
+    const running = await runUp(result.manifest, config, logger);
+    process.stdout.write(`Entrypoint: ${running.url}\n`);
+    return untilSignal(running, logger);
+  }
+  // The cluster modules (and the NATS client) are loaded only for a local cluster: idle memory of `up`.
+  const [{ MissingBinaryError }, { runClusterUp }] = await Promise.all([
+    import('./cluster/nats-cluster.js'),
+    import('./cluster/run-cluster-up.js'),
+  ]);
   let running;
   try {
-    running = await run(result.manifest, config, logger);
+    running = await runClusterUp(result.manifest, config, logger);
   } catch (error) {
     if (!(error instanceof MissingBinaryError)) throw error;
     process.stderr.write(`error: ${error.message}\n`);
@@ -78,6 +84,7 @@ async function node(): Promise<number> {
   const config = readConfigOrReport();
   if (config === undefined) return EXIT_INVALID;
   const logger = createLogger(config);
+  const { runNode } = await import('./cluster/run-node.js');
   const running = await runNode(config, logger);
   process.stdout.write(`Node: ${running.url} internal ${running.internalUrl} pid ${process.pid}\n`);
   return untilSignal(running, logger);

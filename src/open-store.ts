@@ -5,7 +5,6 @@ import { SingleNodeLeadership, type Leadership } from './core/leadership.js';
 import type { Logger } from './core/ports.js';
 import type { StateStore } from './core/state-store.js';
 import { EmbeddedStateStore } from './stores/embedded/embedded-state-store.js';
-import { NatsStateStore } from './stores/nats/nats-state-store.js';
 
 /** A store and the leadership that goes with it: whoever shares the store shares the election. */
 export interface OpenedStore {
@@ -38,6 +37,8 @@ export async function openStore(
   }
   const urls = setting.servers.join(',');
   try {
+    // Loaded only when chosen: the NATS client is idle memory a single-node SlimFaas does not need.
+    const { NatsStateStore } = await import('./stores/nats/nats-state-store.js');
     const store = await NatsStateStore.open({
       servers: setting.servers,
       replicas: config.natsReplicas,
