@@ -1,8 +1,9 @@
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { networkInterfaces } from 'node:os';
 import { dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, descendants as descendantProcesses } from '../helpers/cluster-e2e.js';
 import { processIsGone } from '../helpers/fn-server.js';
 import { FN_SERVER, startSlimFaas, type SlimFaasProcess } from '../helpers/slimfaas-process.js';
 import { waitUntil } from '../helpers/wait-until.js';
@@ -29,30 +30,15 @@ functions:
     health: { path: /health, periodSeconds: 1 }
 `;
 
-interface Answer {
-  readonly status: number;
-  readonly body: string;
-}
-
-/** One request on its own connection (no keep-alive), so each one is balanced anew. */
-function call(url: string, options: { method?: string; body?: string } = {}): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: options.method ?? 'GET', agent: false, timeout: 30_000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end(options.body);
-  });
-}
-
 interface NodeLine {
   readonly name: string;
   readonly url: string;
   readonly pid: number;
+}
+
+/** Every process below `pid`. */
+function descendants(pid: number): number[] {
+  return descendantProcesses(pid).map((p) => p.pid);
 }
 
 /** The `slimfaas-<i> | Node: <url> internal <url> pid <n>` lines, latest per node. */
@@ -62,33 +48,6 @@ function nodes(sf: SlimFaasProcess): Map<string, NodeLine> {
     found.set(m[1] ?? '', { name: m[1] ?? '', url: m[2] ?? '', pid: Number(m[3]) });
   }
   return found;
-}
-
-/** Every process below `pid` (walking /proc parent links). */
-function descendants(pid: number): number[] {
-  const parents = new Map<number, number>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      parents.set(Number(entry), ppid);
-    } catch {
-      // exited meanwhile
-    }
-  }
-  const result: number[] = [];
-  const queue = [pid];
-  while (queue.length > 0) {
-    const current = queue.shift();
-    for (const [child, parent] of parents) {
-      if (parent === current) {
-        result.push(child);
-        queue.push(child);
-      }
-    }
-  }
-  return result;
 }
 
 function environ(pid: number): Map<string, string> {
