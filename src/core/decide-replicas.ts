@@ -109,14 +109,31 @@ function withDependants(
 }
 
 /**
- * A dependency is ready when its ready replicas reach its ReplicasAtStart. Names that are not
- * functions count as ready, as in SlimFaas (reference §2, Appendix A #8).
+ * A dependency is ready when its ready replicas reach its ReplicasAtStart (at least one: a dependency
+ * with `ReplicasAtStart: "0"` is not ready with none). Names that are not functions count as ready, as
+ * in SlimFaas (reference §2, Appendix A #8).
  */
 function dependenciesReady(spec: FunctionSpec, byName: ReadonlyMap<string, FunctionState>): boolean {
   return spec.dependsOn.every((name) => {
     const dependency = byName.get(name);
-    return dependency === undefined || readyReplicas(dependency).length >= dependency.spec.replicasAtStart;
+    return (
+      dependency === undefined ||
+      readyReplicas(dependency).length >= Math.max(1, dependency.spec.replicasAtStart)
+    );
   });
+}
+
+/** Reasons that mean a caller is waiting for a replica: a call, queued work, or a dependant's call. */
+const DEMAND: ReadonlySet<ScaleReason> = new Set<ScaleReason>(['request', 'queue', 'dependant']);
+
+/**
+ * The count a function wakes to: ReplicasAtStart, never below ReplicasMin, and at least 1 when a caller
+ * waits (SlimFaas wakes to 0 with `ReplicasAtStart: "0"`, so the call hangs; docs/compatibility.md). A wake
+ * by schedule, start-with-any or never-called default keeps ReplicasAtStart as given, 0 included.
+ */
+function wakeTarget(spec: FunctionSpec, reason: ScaleReason): number {
+  const target = Math.max(spec.replicasAtStart, spec.replicasMin);
+  return DEMAND.has(reason) ? Math.max(1, target) : target;
 }
 
 /** Steps 5–8 of §4.1 for one function. */
@@ -142,7 +159,7 @@ function decideOne(
   } else if ((cur === 0 || cur < spec.replicasMin) && dependenciesReady(spec, byName)) {
     // Waking: ReplicasAtStart, never below ReplicasMin. A dependency not ready yet is woken through
     // the dependant rule; the scaler runs again once it is ready.
-    to = Math.max(spec.replicasAtStart, spec.replicasMin);
+    to = wakeTarget(spec, reason);
     if (cur > 0) reason = 'below-min';
   }
   // Infrastructure guard (step 8): no scale-up while a replica cannot be scheduled; scale-down still allowed.

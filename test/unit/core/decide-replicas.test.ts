@@ -77,6 +77,21 @@ describe('decideReplicas: waking', () => {
     ]);
   });
 
+  it('wakes a function with ReplicasAtStart 0 to one replica when it is called or has queued work', () => {
+    const functions = [fn('cold', { replicasAtStart: 0 })];
+    expect(decideReplicas(input(functions, { cold: { lastActivityMs: NOW, inFlight: 1 } }))).toEqual([
+      { name: 'cold', from: 0, to: 1, reason: 'request' },
+    ]);
+    const queued = input(functions, { cold: calledAt(NOW) }, { queued: () => true });
+    expect(decideReplicas(queued)).toEqual([{ name: 'cold', from: 0, to: 1, reason: 'queue' }]);
+  });
+
+  it('keeps ReplicasAtStart 0 for a wake nobody waits for (never-called default)', () => {
+    const functions = [fn('cold', { replicasAtStart: 0 })];
+    const never = input(functions, {}, { scaledUpByDefaultWhenNeverCalled: true });
+    expect(decideReplicas(never)).toEqual([]);
+  });
+
   it('never wakes below ReplicasMin even when ReplicasAtStart is lower', () => {
     const functions = [fn('fib', { replicasAtStart: 1, replicasMin: 3 })];
     expect(decideReplicas(input(functions, { fib: calledAt(NOW) }))).toEqual([
@@ -204,6 +219,13 @@ describe('decideReplicas: DependsOn', () => {
       fn('api', { dependsOn: ['db'] }),
     ];
     expect(decideReplicas(input(functions, { api: calledAt(NOW) }))).toEqual([]);
+  });
+
+  it('wakes a dependency with ReplicasAtStart 0 to one replica and waits for it to be ready', () => {
+    const functions = [fn('db', { replicasAtStart: 0 }), fn('api', { dependsOn: ['db'] })];
+    expect(decideReplicas(input(functions, { api: calledAt(NOW) }))).toEqual([
+      { name: 'db', from: 0, to: 1, reason: 'dependant' },
+    ]);
   });
 
   it('wakes the dependant once the dependency is ready', () => {
