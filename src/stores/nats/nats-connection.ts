@@ -3,6 +3,7 @@ import { Kvm, type KV } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { SlimFaasError } from '../../core/errors.js';
 import { StoreUnavailableError } from '../../core/state-store.js';
+import { NatsLink } from './nats-link.js';
 import { NatsQueues } from './nats-queues.js';
 import {
   ACTIVITY_BUCKET,
@@ -31,6 +32,8 @@ export const DEFAULT_TIMEOUT_MS = 5_000;
 
 export interface Resources {
   readonly nc: NatsConnection;
+  /** Up or down, from the connection's status events: operations fail fast while it is down. */
+  readonly link: NatsLink;
   readonly queues: NatsQueues;
   readonly activityKv: KV;
   readonly valuesKv: KV;
@@ -53,6 +56,7 @@ export async function openResources(
   },
 ): Promise<Resources> {
   const { timeoutMs, replicas } = options;
+  const link = new NatsLink(nc);
   const js = jetstream(nc, { timeout: timeoutMs });
   const jsm = await jetstreamManager(nc, { timeout: timeoutMs });
   await ensureStreams(jsm, replicas);
@@ -64,7 +68,7 @@ export async function openResources(
     kvm.create(LEADER_BUCKET, { history: 1, allow_direct: false, replicas }),
   ]);
   const queues = new NatsQueues({ ...options, nc, js, jsm, kv: queuesKv });
-  return { nc, queues, activityKv, valuesKv, leaderKv };
+  return { nc, link, queues, activityKv, valuesKv, leaderKv };
 }
 
 /** Connects (reconnecting forever afterwards) and opens the resources, within `timeoutMs`. */

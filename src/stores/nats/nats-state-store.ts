@@ -298,6 +298,8 @@ export class NatsStateStore implements StateStore {
     if (this.#closing !== undefined) {
       return Promise.reject(new StoreUnavailableError('the NATS store is closed'));
     }
+    const down = this.#r.link.downReason;
+    if (down !== undefined) return Promise.reject(new StoreUnavailableError(`NATS store: ${down}`));
     const running = withDeadline(Promise.resolve().then(work), this.#timeoutMs).catch((error: unknown) => {
       throw toStoreError(error, 'NATS store');
     });
