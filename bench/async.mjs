@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool, request } from 'undici';
 import { readFileSync } from 'node:fs';
+import { startNatsTap } from './lib/nats-tap.mjs';
 import { descendantPids, readCpuTicks } from './lib/processes.mjs';
 import { loadAverage1m, machineInfo, markdownTable, saveResults } from './lib/results.mjs';
 import { readNumberSettings, runBench } from './lib/run-bench.mjs';
@@ -63,6 +64,7 @@ const settings = readNumberSettings({
   BENCH_BURST_DELAY_MS: { fallback: 10, min: 0 },
   BENCH_DRAIN_TIMEOUT_S: { fallback: 120, min: 1 },
   BENCH_NATS_PORT: { fallback: 48222, min: 1 },
+  BENCH_NATS_TAP: { fallback: 0, min: 0 },
 });
 const plannedSeconds =
   settings.BENCH_WARMUP_S +
@@ -122,8 +124,9 @@ function processLabel(pid) {
     const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
     const host = /(?:^|\0)HOSTNAME=(slimfaas-\d+)/.exec(readFileSync(`/proc/${pid}/environ`, 'utf8'))?.[1];
     if (argv[0]?.endsWith('nats-server')) {
-      const name = argv[argv.indexOf('-n') + 1] ?? /nats-\d+/.exec(argv[argv.indexOf('-c') + 1] ?? '')?.[0];
-      return argv.includes('-n') || argv.includes('-c') ? `nats-server ${name}` : 'nats-server';
+      if (argv.includes('-n')) return `nats-server ${argv[argv.indexOf('-n') + 1]}`;
+      const config = /nats-\d+/.exec(argv[argv.indexOf('-c') + 1] ?? '')?.[0];
+      return config === undefined ? 'nats-server' : `nats-server ${config}`;
     }
     if (argv.includes('node') && host) return host;
     if (argv.some((a) => a.endsWith('async-function.mjs'))) return 'function';
@@ -173,6 +176,20 @@ async function startNatsServer(processes, tmpDir) {
   natsServerPids.push(server.pid);
   console.log(`nats-server (pid ${server.pid}) on 127.0.0.1:${port}`);
   return `nats://127.0.0.1:${port}`;
+}
+
+/** The NATS servers SlimFaas (or, for `cluster3`, its first node) was given in SLIMFAAS_STORE. */
+function storeServers(slimfaasPid) {
+  for (const pid of [slimfaasPid, ...descendantPids(slimfaasPid)]) {
+    try {
+      const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+      const store = environ.find((kv) => kv.startsWith('SLIMFAAS_STORE=nats://'));
+      if (store !== undefined) return store.slice('SLIMFAAS_STORE='.length).split(',');
+    } catch {
+      // exited meanwhile
+    }
+  }
+  throw new Error('BENCH_NATS_TAP needs a NATS store (BENCH_STORE=nats, nats3 or cluster3)');
 }
 
 /** Polls a server's monitoring `/jsz` until JetStream is on and a meta leader is elected. */
@@ -311,6 +328,8 @@ async function measureThroughput(processes, { entrypoint, fnOrigin, slimfaasPid,
     });
     accepted += warm.requests - warm.errors.status;
   }
+  const tapServers = settings.BENCH_NATS_TAP > 0 ? storeServers(slimfaasPid) : undefined;
+  const tap = tapServers === undefined ? undefined : await startNatsTap(tapServers);
   const ticksBefore = readCpuTicks(slimfaasPid);
   const sampler = cpuSampler([slimfaasPid, ...natsServerPids]);
   const startedAt = performance.now();
@@ -329,6 +348,7 @@ async function measureThroughput(processes, { entrypoint, fnOrigin, slimfaasPid,
       ...p,
       cpuMicrosPerRequest: ((p.cpuPercent / 100) * seconds * 1e6) / Math.max(1, run.requests),
     }));
+  const natsMessages = await tap?.stop();
   accepted += run.requests - run.errors.status;
   const drainStartedAt = performance.now();
   const before = await getJson(`${fnOrigin}/__bench/stats`);
@@ -341,6 +361,10 @@ async function measureThroughput(processes, { entrypoint, fnOrigin, slimfaasPid,
     ...run,
     slimfaasCpuPercent,
     processCpu,
+    natsMessages,
+    natsMessagesPerRequest:
+      natsMessages &&
+      Object.fromEntries(Object.entries(natsMessages).map(([k, n]) => [k, n / Math.max(1, run.requests)])),
     accepted,
     deliveredDuringRun: before.received,
     delivered: after.received,
@@ -408,6 +432,16 @@ function render(data) {
       `everything delivered ${fmt(throughput.drainSecondsAfterRun, 1)} s after the run${throughput.drained ? '' : ' (**not drained**)'}; ` +
       `max in flight at the function ${throughput.maxInFlightSeen}.`,
     '',
+    ...(throughput.natsMessagesPerRequest === undefined
+      ? []
+      : [
+          `NATS messages per accepted request during the run (BENCH_NATS_TAP; the tap's own cost makes this run's throughput meaningless): ` +
+            Object.entries(throughput.natsMessagesPerRequest)
+              .map(([kind, n]) => `${kind} ${fmt(n, 2)}`)
+              .join(', ') +
+            '.',
+          '',
+        ]),
     `CPU during the run: ${throughput.processCpu.map((p) => `${p.label} ${fmt(p.cpuPercent, 0)} % (${fmt(p.cpuMicrosPerRequest, 0)} µs/request)`).join(', ')}.`,
     '',
     '## Delivery latency (warm idle function, one request at a time)',
