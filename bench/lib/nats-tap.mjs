@@ -3,6 +3,7 @@
 // family, acks by verb, queue publishes, notifications, replies). Divided by the requests of a run it gives the
 // NATS round trips per request. The tap costs CPU itself (every message is copied to it): never use the
 // throughput of a tapped run as a result, only its counts.
+import { TextDecoder } from 'node:util';
 import { connect } from '@nats-io/transport-node';
 
 const decoder = new TextDecoder();
