@@ -44,6 +44,7 @@ export async function openStore(
       replicas: config.natsReplicas,
       name: `slimfaas ${nodeId}`,
     });
+    if (store.warning !== undefined) options.logger.warn({}, store.warning);
     const leadership = store.leadership({
       nodeId,
       leaseMs: config.leaderLeaseMs,

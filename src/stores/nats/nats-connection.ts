@@ -111,3 +111,27 @@ export function toStoreError(error: unknown, context: string): SlimFaasError {
   const message = error instanceof Error ? error.message : String(error);
   return new StoreUnavailableError(`${context}: ${message}`, { cause: error });
 }
+
+/** The first nats-server release whose clustered compare-and-set is serializable (nats-io/nats-server#4320). */
+export const SERIALIZABLE_CAS_SINCE = '2.9.21';
+
+/**
+ * Why compare-and-set cannot be trusted with `replicas` copies on a server of `version`, or undefined. Before
+ * 2.9.21 a clustered stream checks an update's expected revision before the Raft proposal only, so concurrent
+ * updates of one key with the same revision can all succeed (bench/nats-cas-race.mjs: 62 of 562 lost on R3 with
+ * 2.9.10, none on R1): ledger writes, claims and the leadership lease can then be lost.
+ */
+export function replicatedCasWarning(version: string | undefined, replicas: number): string | undefined {
+  if (replicas <= 1 || version === undefined) return undefined;
+  const [major = 0, minor = 0, patch = 0] = version.split(/[.-]/).map(Number);
+  const [fixMajor, fixMinor, fixPatch] = SERIALIZABLE_CAS_SINCE.split('.').map(Number) as [
+    number,
+    number,
+    number,
+  ];
+  const older =
+    major !== fixMajor ? major < fixMajor : minor !== fixMinor ? minor < fixMinor : patch < fixPatch;
+  return older
+    ? `nats-server ${version} with ${replicas} replicas: compare-and-set is not serializable before ${SERIALIZABLE_CAS_SINCE} (nats-io/nats-server#4320); async deliveries can be duplicated or delayed until ack_wait, and two nodes can briefly both lead. Upgrade nats-server, or use SLIMFAAS_NATS_REPLICAS=1`
+    : undefined;
+}

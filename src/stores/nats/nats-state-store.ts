@@ -42,6 +42,7 @@ import { NatsLeadership, type NatsLeadershipOptions } from './nats-leadership.js
 import {
   DEFAULT_TIMEOUT_MS,
   connectResources,
+  replicatedCasWarning,
   toStoreError,
   withDeadline,
   type NatsStateStoreOptions,
@@ -72,6 +73,7 @@ export class NatsStateStore implements StateStore {
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #notifications: Subscription;
   #closing: Promise<void> | undefined;
+  #warning: string | undefined;
 
   private constructor(resources: Resources, timeoutMs: number) {
     this.#r = resources;
@@ -90,6 +92,7 @@ export class NatsStateStore implements StateStore {
     const resources = await connectResources(options);
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const store = new NatsStateStore(resources, timeoutMs);
+    store.#warning = replicatedCasWarning(resources.nc.info?.version, options.replicas ?? 1);
     try {
       store.#activityWatch = await withDeadline(
         watchActivity(resources.activityKv, {
@@ -103,6 +106,11 @@ export class NatsStateStore implements StateStore {
       await resources.nc.close().catch(() => undefined);
       throw toStoreError(error, 'cannot open the NATS store');
     }
+  }
+
+  /** A known server defect that makes this configuration unsafe, for the composition root to log once. */
+  get warning(): string | undefined {
+    return this.#warning;
   }
 
   enqueue(queue: string, element: QueueElement): Promise<'enqueued' | 'duplicate'> {
