@@ -1,7 +1,14 @@
 import type { IncomingMessage } from 'node:http';
-import { createRequire } from 'node:module';
-import type * as OtelApi from '@opentelemetry/api';
-import type { Context, Span, Tracer } from '@opentelemetry/api';
+import {
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  TraceFlags,
+  trace,
+  type Context,
+  type Span,
+  type Tracer,
+} from '@opentelemetry/api';
 import type { Replica } from '../core/topology.js';
 import { formatTraceParent, parseTraceParent } from './request-id.js';
 
@@ -28,31 +35,15 @@ export interface CallTracer {
   startCall(req: IncomingMessage, call: { functionName: string; path: string; requestId: string }): CallSpan;
 }
 
-type Api = typeof OtelApi;
-let loadedApi: Api | undefined;
-
-/**
- * `@opentelemetry/api`, loaded on first use: only a SlimFaas with tracing on makes an `OtelCallTracer`, and the
- * others should not pay for its code in memory (bench/README.md, idle RSS). Its CommonJS build,
- * the one the OpenTelemetry SDK (tracing.ts) requires, so both share one API instance.
- */
-function otelApi(): Api {
-  loadedApi ??= createRequire(import.meta.url)('@opentelemetry/api') as Api;
-  return loadedApi;
-}
-
 /** A `CallTracer` on the OpenTelemetry API: server span per call, children for the cold start and upstream. */
 export class OtelCallTracer implements CallTracer {
   readonly #tracer: Tracer;
-  readonly #api: Api;
 
   constructor(tracer: Tracer) {
     this.#tracer = tracer;
-    this.#api = otelApi();
   }
 
   startCall(req: IncomingMessage, call: { functionName: string; path: string; requestId: string }): CallSpan {
-    const { SpanKind } = this.#api;
     const method = req.method ?? 'GET';
     const q = call.path.indexOf('?');
     const span = this.#tracer.startSpan(
@@ -74,14 +65,14 @@ export class OtelCallTracer implements CallTracer {
           'slimfaas.request_id': call.requestId,
         },
       },
-      parentContext(this.#api, req),
+      parentContext(req),
     );
-    return new OtelCallSpan(this.#api, this.#tracer, span);
+    return new OtelCallSpan(this.#tracer, span);
   }
 }
 
 /** The caller's `traceparent` as a remote parent, or a new trace. */
-function parentContext({ ROOT_CONTEXT, TraceFlags, trace }: Api, req: IncomingMessage): Context {
+function parentContext(req: IncomingMessage): Context {
   const parent = parseTraceParent(req.headers.traceparent);
   if (parent === undefined) return ROOT_CONTEXT;
   return trace.setSpanContext(ROOT_CONTEXT, {
@@ -93,18 +84,16 @@ function parentContext({ ROOT_CONTEXT, TraceFlags, trace }: Api, req: IncomingMe
 }
 
 class OtelCallSpan implements CallSpan {
-  readonly #api: Api;
   readonly #tracer: Tracer;
   readonly #span: Span;
   readonly #context: Context;
   #coldStart: Span | undefined;
   #upstream: Span | undefined;
 
-  constructor(api: Api, tracer: Tracer, span: Span) {
-    this.#api = api;
+  constructor(tracer: Tracer, span: Span) {
     this.#tracer = tracer;
     this.#span = span;
-    this.#context = api.trace.setSpan(api.ROOT_CONTEXT, span);
+    this.#context = trace.setSpan(ROOT_CONTEXT, span);
   }
 
   get traceId(): string {
@@ -112,16 +101,13 @@ class OtelCallSpan implements CallSpan {
   }
 
   coldStartBegin(): void {
-    const kind = this.#api.SpanKind.INTERNAL;
-    this.#coldStart = this.#tracer.startSpan('cold start wait', { kind }, this.#context);
+    this.#coldStart = this.#tracer.startSpan('cold start wait', { kind: SpanKind.INTERNAL }, this.#context);
     this.#span.setAttribute('slimfaas.cold_start', true);
   }
 
   coldStartEnd(outcome: string): void {
     this.#coldStart?.setAttribute('slimfaas.wake_outcome', outcome);
-    if (outcome !== 'ready') {
-      this.#coldStart?.setStatus({ code: this.#api.SpanStatusCode.ERROR, message: outcome });
-    }
+    if (outcome !== 'ready') this.#coldStart?.setStatus({ code: SpanStatusCode.ERROR, message: outcome });
     this.#coldStart?.end();
     this.#coldStart = undefined;
   }
@@ -131,7 +117,7 @@ class OtelCallSpan implements CallSpan {
     const upstream = this.#tracer.startSpan(
       `${method}`,
       {
-        kind: this.#api.SpanKind.CLIENT,
+        kind: SpanKind.CLIENT,
         attributes: {
           'http.request.method': method,
           'server.address': origin.hostname,
@@ -158,7 +144,6 @@ class OtelCallSpan implements CallSpan {
   }
 
   end(status: number, error?: Error): void {
-    const { SpanStatusCode } = this.#api;
     this.coldStartEnd('aborted');
     for (const span of this.#upstream === undefined ? [this.#span] : [this.#upstream, this.#span]) {
       if (status > 0) span.setAttribute('http.response.status_code', status);
