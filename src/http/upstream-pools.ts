@@ -1,4 +1,20 @@
-import { Pool } from 'undici';
+import { createRequire } from 'node:module';
+import type { Pool as UndiciPool } from 'undici';
+
+/**
+ * undici's `Pool` and its request API, without undici's index, which also loads fetch, WebSocket, EventSource,
+ * the caches and the mock agent: ~8 MiB of resident memory that SlimFaas, using only pools, should not pay
+ * (bench/README.md, idle RSS). The `Object.assign` is the index's own line that gives every dispatcher
+ * `request()`, `stream()`…; these internal paths are pinned by undici's `~7.30` range in package.json (the same
+ * block is in src/workers/async-attempt.ts, which may not import this layer).
+ */
+const requireUndici = createRequire(import.meta.url);
+const Pool = requireUndici('undici/lib/dispatcher/pool.js') as typeof UndiciPool;
+type Pool = UndiciPool;
+Object.assign(
+  (requireUndici('undici/lib/dispatcher/dispatcher.js') as { prototype: object }).prototype,
+  requireUndici('undici/lib/api/index.js'),
+);
 
 /**
  * One keep-alive connection pool per replica origin, created on first use and closed when the replica

@@ -1,7 +1,23 @@
-import { Pool } from 'undici';
+import { createRequire } from 'node:module';
+import type { Pool as UndiciPool } from 'undici';
 import type { StoredRequest } from '../core/async-request.js';
 import type { LeasedElement } from '../core/state-store.js';
 import type { AttemptOutcome } from './async-next-step.js';
+
+/**
+ * undici's `Pool` and its request API, without undici's index, which also loads fetch, WebSocket, EventSource,
+ * the caches and the mock agent: ~8 MiB of resident memory that SlimFaas, using only pools, should not pay
+ * (bench/README.md, idle RSS). The `Object.assign` is the index's own line that gives every dispatcher
+ * `request()`, `stream()`…; these internal paths are pinned by undici's `~7.30` range in package.json (the same
+ * block is in src/http/upstream-pools.ts, which may not import this layer).
+ */
+const requireUndici = createRequire(import.meta.url);
+const Pool = requireUndici('undici/lib/dispatcher/pool.js') as typeof UndiciPool;
+type Pool = UndiciPool;
+Object.assign(
+  (requireUndici('undici/lib/dispatcher/dispatcher.js') as { prototype: object }).prototype,
+  requireUndici('undici/lib/api/index.js'),
+);
 
 /**
  * Stored headers that are not replayed as stored: `Host` (the replica gets its own authority, like the sync
