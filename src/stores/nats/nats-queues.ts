@@ -13,7 +13,8 @@ import {
   type QueueElement,
   maxAttempts,
 } from '../../core/state-store.js';
-import { compareAndSet, isLive } from './nats-kv-records.js';
+import { isLive } from './nats-kv-records.js';
+import { LedgerWriter, type ChangeFn, type LedgerChange } from './ledger-writer.js';
 import {
   QUEUE_STREAM,
   consumerName,
@@ -46,7 +47,6 @@ import {
   type LedgerEntry,
 } from './queue-ledger.js';
 
-const MAX_CAS_ROUNDS = 20;
 const MAX_PULLS_PER_LEASE = 4;
 
 export interface NatsQueuesDeps {
@@ -59,18 +59,24 @@ export interface NatsQueuesDeps {
   readonly maxAckPending: number;
 }
 
-type LedgerChange<T> = { readonly result: T; readonly write: boolean };
-
 /** Queue operations on the work-queue stream, the per-queue consumers and the ledgers (see nats-state-store.ts). */
 export class NatsQueues {
   readonly #d: NatsQueuesDeps;
   readonly #consumers = new Set<string>();
+  readonly #ledgers: LedgerWriter;
 
   constructor(deps: NatsQueuesDeps) {
     this.#d = deps;
+    this.#ledgers = new LedgerWriter(deps.kv);
   }
 
   async enqueue(queue: string, element: QueueElement): Promise<'enqueued' | 'duplicate'> {
+    if (element.newId === true) {
+      // A caller-generated id enqueued once: no idempotence claim (no other enqueue can carry this id), one
+      // round trip. The message says so, and `complete` then has no claim to delete.
+      await publishElement(this.#d.js, { queue, element, msgID: `${queue}:${element.id}`, claimless: true });
+      return 'enqueued';
+    }
     const revision = await claim(this.#d.kv, queue, element.id);
     if (revision === 'duplicate') return 'duplicate';
     // The claim's revision is unique per claim: a retry after a lost PubAck is deduplicated by the server,
@@ -189,8 +195,11 @@ export class NatsQueues {
   async complete(queue: string, id: string, leaseToken: string): Promise<LeaseOperationResult> {
     const outcome = await this.withLease(queue, { id, leaseToken }, (ledger) => delete ledger[id]);
     if (outcome.kind !== 'ok') return outcome;
-    await this.#ackRequest(outcome.entry.ackSubject, '+ACK');
-    await deleteClaim(this.#d.kv, queue, id);
+    const { entry } = outcome;
+    await Promise.all([
+      this.#ackRequest(entry.ackSubject, '+ACK'),
+      entry.claimless === true ? undefined : deleteClaim(this.#d.kv, queue, id),
+    ]);
     return { kind: 'ok' };
   }
 
@@ -289,19 +298,9 @@ export class NatsQueues {
     return stored.data;
   }
 
-  /** Read-modify-write of a queue's ledger with revision CAS; `change` runs again after a lost race. */
-  async #updateLedger<T>(
-    queue: string,
-    change: (ledger: Ledger) => LedgerChange<T> | Promise<LedgerChange<T>>,
-  ) {
-    const key = ledgerKey(queue);
-    for (let round = 0; round < MAX_CAS_ROUNDS; round++) {
-      const entry = await this.#d.kv.get(key);
-      const ledger = parseLedger(isLive(entry) ? entry.string() : undefined);
-      const { result, write } = await change(ledger);
-      if (!write || (await compareAndSet(this.#d.kv, key, entry, JSON.stringify(ledger)))) return result;
-    }
-    throw new StoreUnavailableError(`ledger of ${queue}: too many concurrent writers`);
+  /** Read-modify-write of a queue's ledger, group-committed with concurrent changes (ledger-writer.ts). */
+  #updateLedger<T>(queue: string, change: ChangeFn<T>): Promise<T> {
+    return this.#ledgers.update(queue, change);
   }
 }
 
@@ -313,6 +312,7 @@ function newEntry(delivery: Delivery): LedgerEntry {
     enqueuedAtMs: delivery.enqueuedAtMs,
     policy: delivery.policy,
     payloadBytes: delivery.payload.length,
+    ...(delivery.claimless ? { claimless: true as const } : {}),
     attempts: 0,
     history: [],
     state: 'ready',

@@ -1,0 +1,153 @@
+import type { KV } from '@nats-io/kv';
+import { StoreUnavailableError } from '../../core/state-store.js';
+import { isLive } from './nats-kv-records.js';
+import { isWrongLastSequence, ledgerKey } from './nats-resources.js';
+import { parseLedger, type Ledger } from './queue-ledger.js';
+
+const MAX_CAS_ROUNDS = 20;
+
+export type LedgerChange<T> = { readonly result: T; readonly write: boolean };
+export type ChangeFn<T> = (ledger: Ledger) => LedgerChange<T> | Promise<LedgerChange<T>>;
+
+interface Op {
+  readonly change: ChangeFn<unknown>;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** The ledger value as last read or written by this process: its JSON and its KV revision (0: absent). */
+interface Known {
+  readonly json: string | undefined;
+  readonly revision: number;
+}
+
+/**
+ * Group commit of a queue's ledger (one KV value, compare-and-set by revision). Changes submitted while a write
+ * of the same queue is in flight are applied together, in submission order, to one copy of the ledger and
+ * written with ONE compare-and-set; each caller's promise settles once that write succeeded (or its change
+ * needed no write). After its own successful write the writer knows the ledger's revision and skips the read
+ * before the next compare-and-set; a concurrent writer (another replica) makes it fail with "wrong last
+ * sequence", and the round reads again and re-applies every change (changes must be re-runnable, as with any
+ * compare-and-set loop). A round that writes nothing is trusted only when read from the server: a result
+ * computed on a remembered copy without a write is never checked by a compare-and-set, so it is redone on a
+ * fresh read.
+ */
+export class LedgerWriter {
+  readonly #kv: KV;
+  readonly #known = new Map<string, Known>();
+  readonly #pending = new Map<string, Op[]>();
+  readonly #running = new Set<string>();
+
+  constructor(kv: KV) {
+    this.#kv = kv;
+  }
+
+  update<T>(queue: string, change: ChangeFn<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const op: Op = { change, resolve: resolve as (value: unknown) => void, reject };
+      const waiting = this.#pending.get(queue);
+      if (waiting === undefined) this.#pending.set(queue, [op]);
+      else waiting.push(op);
+      if (!this.#running.has(queue)) void this.#drain(queue);
+    });
+  }
+
+  /** Runs batches of `queue` until none is waiting; at most one drain per queue. */
+  async #drain(queue: string): Promise<void> {
+    this.#running.add(queue);
+    try {
+      for (;;) {
+        const batch = this.#pending.get(queue);
+        if (batch === undefined || batch.length === 0) break;
+        this.#pending.delete(queue);
+        await this.#commit(queue, batch);
+      }
+    } finally {
+      this.#running.delete(queue);
+      this.#pending.delete(queue);
+    }
+  }
+
+  async #commit(queue: string, batch: Op[]): Promise<void> {
+    let ops = batch;
+    try {
+      for (let round = 0; round < MAX_CAS_ROUNDS && ops.length > 0; round++) {
+        const remembered = this.#known.get(queue);
+        const base = remembered ?? (await this.#read(queue));
+        const applied = await applyAll(parseLedger(base.json), ops);
+        ops = applied.ops;
+        if (applied.failed) continue;
+        if (!applied.write) {
+          if (remembered !== undefined) {
+            this.#known.delete(queue);
+            continue;
+          }
+          settle(ops, applied.results);
+          return;
+        }
+        if (await this.#compareAndSet(queue, base, JSON.stringify(applied.ledger))) {
+          settle(ops, applied.results);
+          return;
+        }
+      }
+      const error = new StoreUnavailableError(`ledger of ${queue}: too many concurrent writers`);
+      for (const op of ops) op.reject(error);
+    } catch (error) {
+      this.#known.delete(queue);
+      for (const op of ops) op.reject(error);
+    }
+  }
+
+  async #read(queue: string): Promise<Known> {
+    const entry = await this.#kv.get(ledgerKey(queue));
+    // A delete marker has a revision too: the next write is an update against it.
+    const revision = entry === null ? 0 : entry.revision;
+    const known: Known = { json: isLive(entry) ? entry.string() : undefined, revision };
+    this.#known.set(queue, known);
+    return known;
+  }
+
+  /** False (and the remembered copy dropped) when another writer changed the ledger since `base`. */
+  async #compareAndSet(queue: string, base: Known, json: string): Promise<boolean> {
+    const key = ledgerKey(queue);
+    try {
+      const revision =
+        base.json === undefined && base.revision === 0
+          ? await this.#kv.create(key, json)
+          : await this.#kv.update(key, json, base.revision);
+      this.#known.set(queue, { json, revision });
+      return true;
+    } catch (error) {
+      this.#known.delete(queue);
+      if (isWrongLastSequence(error)) return false;
+      throw error;
+    }
+  }
+}
+
+/**
+ * Applies each change in order to `ledger`. A change that throws is rejected and dropped, and `failed` asks
+ * for a new round: it may have changed the ledger before throwing.
+ */
+async function applyAll(
+  ledger: Ledger,
+  ops: Op[],
+): Promise<{ ledger: Ledger; ops: Op[]; results: unknown[]; write: boolean; failed: boolean }> {
+  const results: unknown[] = [];
+  let write = false;
+  for (const op of ops) {
+    try {
+      const change = await op.change(ledger);
+      results.push(change.result);
+      write ||= change.write;
+    } catch (error) {
+      op.reject(error);
+      return { ledger, ops: ops.filter((o) => o !== op), results, write, failed: true };
+    }
+  }
+  return { ledger, ops, results, write, failed: false };
+}
+
+function settle(ops: readonly Op[], results: readonly unknown[]): void {
+  ops.forEach((op, i) => op.resolve(results[i]));
+}
