@@ -14,6 +14,7 @@ import {
   maxAttempts,
 } from '../../core/state-store.js';
 import { isLive } from './nats-kv-records.js';
+import { PayloadCache } from './payload-cache.js';
 import { LedgerWriter, type ChangeFn, type LedgerChange } from './ledger-writer.js';
 import {
   QUEUE_STREAM,
@@ -48,6 +49,11 @@ import {
 } from './queue-ledger.js';
 
 const MAX_PULLS_PER_LEASE = 4;
+/**
+ * A lease that has to pull anyway pulls up to this many more deliveries than it hands out; they wait `ready` in
+ * the ledger, so the next leases are one compare-and-set, without a pull round trip (payloads: PayloadCache).
+ */
+const LEASE_PREFETCH = 16;
 
 export interface NatsQueuesDeps {
   readonly nc: NatsConnection;
@@ -64,6 +70,7 @@ export class NatsQueues {
   readonly #d: NatsQueuesDeps;
   readonly #consumers = new Set<string>();
   readonly #ledgers: LedgerWriter;
+  readonly #prefetched = new PayloadCache({ maxEntries: 128, maxPayloadBytes: 64 * 1024 });
 
   constructor(deps: NatsQueuesDeps) {
     this.#d = deps;
@@ -98,8 +105,12 @@ export class NatsQueues {
     const outcome = await this.#updateLedger(queue, async (ledger) => {
       const dead = reclaimExpired(ledger, nowMs);
       if (fetched === undefined) {
-        fetched = await this.#pull(queue, options.max - dueEntries(ledger, nowMs).length, ledger);
-        for (const delivery of fetched) payloads.set(delivery.id, delivery.payload);
+        const due = dueEntries(ledger, nowMs).length;
+        fetched = await this.#pull(queue, due >= options.max ? 0 : options.max + LEASE_PREFETCH - due, ledger);
+        for (const delivery of fetched) {
+          payloads.set(delivery.id, delivery.payload);
+          this.#prefetched.put(delivery.seq, delivery.payload);
+        }
       }
       for (const delivery of fetched) {
         const known = ledger[delivery.id];
@@ -121,7 +132,8 @@ export class NatsQueues {
     const found = await Promise.all(
       outcome.chosen.map(async (entry) => ({
         entry,
-        payload: payloads.get(entry.id) ?? (await this.#payloadIfStored(entry)),
+        payload:
+          this.#prefetched.take(entry.seq) ?? payloads.get(entry.id) ?? (await this.#payloadIfStored(entry)),
       })),
     );
     // An entry whose stream message is gone (acknowledged without its ledger update, seen after a kill -9 of a
