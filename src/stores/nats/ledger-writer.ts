@@ -15,18 +15,22 @@ interface Op {
   readonly reject: (error: unknown) => void;
 }
 
-/** The ledger value as last read or written by this process: its JSON and its KV revision (0: absent). */
+/**
+ * The ledger as last read or written by this process and its KV revision (0: absent). `ledger` is the parsed
+ * value, changed in place by the next batch: it is dropped whenever that batch's write does not succeed.
+ */
 interface Known {
-  readonly json: string | undefined;
+  readonly ledger: Ledger;
   readonly revision: number;
+  readonly absent: boolean;
 }
 
 /**
  * Group commit of a queue's ledger (one KV value, compare-and-set by revision). Changes submitted while a write
  * of the same queue is in flight are applied together, in submission order, to one copy of the ledger and
  * written with ONE compare-and-set; each caller's promise settles once that write succeeded (or its change
- * needed no write). After its own successful write the writer knows the ledger's revision and skips the read
- * before the next compare-and-set; a concurrent writer (another replica) makes it fail with "wrong last
+ * needed no write). After its own successful write the writer knows the ledger (parsed) and its revision, and
+ * skips the read (and the parse) before the next compare-and-set; a concurrent writer (another replica) makes it fail with "wrong last
  * sequence", and the round reads again and re-applies every change (changes must be re-runnable, as with any
  * compare-and-set loop). A round that writes nothing is trusted only when read from the server: a result
  * computed on a remembered copy without a write is never checked by a compare-and-set, so it is redone on a
@@ -73,19 +77,19 @@ export class LedgerWriter {
     try {
       for (let round = 0; round < MAX_CAS_ROUNDS && ops.length > 0; round++) {
         const remembered = this.#known.get(queue);
+        // Taken out: the changes below mutate it, so only a successful write puts a copy back.
+        this.#known.delete(queue);
         const base = remembered ?? (await this.#read(queue));
-        const applied = await applyAll(parseLedger(base.json), ops);
+        const applied = await applyAll(base.ledger, ops);
         ops = applied.ops;
         if (applied.failed) continue;
         if (!applied.write) {
-          if (remembered !== undefined) {
-            this.#known.delete(queue);
-            continue;
-          }
+          if (remembered !== undefined) continue;
+          this.#known.set(queue, base);
           settle(ops, applied.results);
           return;
         }
-        if (await this.#compareAndSet(queue, base, JSON.stringify(applied.ledger))) {
+        if (await this.#compareAndSet(queue, base, applied.ledger)) {
           settle(ops, applied.results);
           return;
         }
@@ -93,32 +97,33 @@ export class LedgerWriter {
       const error = new StoreUnavailableError(`ledger of ${queue}: too many concurrent writers`);
       for (const op of ops) op.reject(error);
     } catch (error) {
-      this.#known.delete(queue);
       for (const op of ops) op.reject(error);
     }
   }
 
   async #read(queue: string): Promise<Known> {
     const entry = await this.#kv.get(ledgerKey(queue));
+    const live = isLive(entry);
     // A delete marker has a revision too: the next write is an update against it.
-    const revision = entry === null ? 0 : entry.revision;
-    const known: Known = { json: isLive(entry) ? entry.string() : undefined, revision };
-    this.#known.set(queue, known);
-    return known;
+    return {
+      ledger: parseLedger(live ? entry.string() : undefined),
+      revision: entry === null ? 0 : entry.revision,
+      absent: !live,
+    };
   }
 
-  /** False (and the remembered copy dropped) when another writer changed the ledger since `base`. */
-  async #compareAndSet(queue: string, base: Known, json: string): Promise<boolean> {
+  /** False when another writer changed the ledger since `base`; on success `ledger` becomes the known copy. */
+  async #compareAndSet(queue: string, base: Known, ledger: Ledger): Promise<boolean> {
     const key = ledgerKey(queue);
+    const json = JSON.stringify(ledger);
     try {
       const revision =
-        base.json === undefined && base.revision === 0
+        base.absent && base.revision === 0
           ? await this.#kv.create(key, json)
           : await this.#kv.update(key, json, base.revision);
-      this.#known.set(queue, { json, revision });
+      this.#known.set(queue, { ledger, revision, absent: false });
       return true;
     } catch (error) {
-      this.#known.delete(queue);
       if (isWrongLastSequence(error)) return false;
       throw error;
     }

@@ -106,7 +106,11 @@ export class NatsQueues {
       const dead = reclaimExpired(ledger, nowMs);
       if (fetched === undefined) {
         const due = dueEntries(ledger, nowMs).length;
-        fetched = await this.#pull(queue, due >= options.max ? 0 : options.max + LEASE_PREFETCH - due, ledger);
+        fetched = await this.#pull(
+          queue,
+          due >= options.max ? 0 : options.max + LEASE_PREFETCH - due,
+          ledger,
+        );
         for (const delivery of fetched) {
           payloads.set(delivery.id, delivery.payload);
           this.#prefetched.put(delivery.seq, delivery.payload);
