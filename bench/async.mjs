@@ -351,10 +351,15 @@ async function measureThroughput(processes, { entrypoint, fnOrigin, slimfaasPid,
   const natsMessages = await tap?.stop();
   accepted += run.requests - run.errors.status;
   const drainStartedAt = performance.now();
+  const drainSampler = cpuSampler([slimfaasPid, natsServerPid].filter(Boolean));
   const before = await getJson(`${fnOrigin}/__bench/stats`);
   const stats = await waitForDeliveries(fnOrigin, accepted, settings.BENCH_DRAIN_TIMEOUT_S * 1000);
   const drainSeconds = (performance.now() - drainStartedAt) / 1000;
+  const drainCpu = drainSampler().filter((p) => p.cpuPercent >= 0.5);
   const after = stats ?? (await getJson(`${fnOrigin}/__bench/stats`));
+  // CPU microseconds per element: per accepted request during the run, per delivered element during the drain.
+  const perElementUs = (cpu, seconds, count) =>
+    cpu.map((p) => ({ label: p.label, us: ((p.cpuPercent / 100) * seconds * 1e6) / Math.max(1, count) }));
   return {
     connections,
     bodyBytes: settings.BENCH_BODY_BYTES,
@@ -371,6 +376,8 @@ async function measureThroughput(processes, { entrypoint, fnOrigin, slimfaasPid,
     drained: stats !== undefined,
     drainSecondsAfterRun: drainSeconds,
     maxInFlightSeen: after.maxInFlight,
+    cpuUsPerAccepted: perElementUs(processCpu, seconds, run.requests),
+    drainCpuUsPerDelivered: perElementUs(drainCpu, drainSeconds, after.received - before.received),
   };
 }
 
@@ -443,6 +450,9 @@ function render(data) {
           '',
         ]),
     `CPU during the run: ${throughput.processCpu.map((p) => `${p.label} ${fmt(p.cpuPercent, 0)} % (${fmt(p.cpuMicrosPerRequest, 0)} µs/request)`).join(', ')}.`,
+    '',
+    `CPU µs per accepted request during the run: ${throughput.cpuUsPerAccepted.map((p) => `${p.label} ${fmt(p.us, 0)}`).join(', ')}; ` +
+      `per element delivered during the drain: ${throughput.drainCpuUsPerDelivered.map((p) => `${p.label} ${fmt(p.us, 0)}`).join(', ')}.`,
     '',
     '## Delivery latency (warm idle function, one request at a time)',
     '',

@@ -12,6 +12,12 @@ export interface QueueElement {
   readonly payload: Uint8Array;
   readonly enqueuedAtMs: number;
   readonly policy: RetryPolicy;
+  /**
+   * The caller generated `id` for this element (a random UUID) and never enqueues it again: a store may skip the
+   * idempotence check (the NATS store then saves two round trips). A later `enqueue` of the same id may then be
+   * accepted as a second element.
+   */
+  readonly newId?: boolean;
 }
 
 /** The maximum number of attempts a policy allows: the first one plus one per retry delay. */

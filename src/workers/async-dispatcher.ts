@@ -71,6 +71,8 @@ export class AsyncDispatcher implements AsyncCallbackSink {
   #passFailing = false;
   /** Queues that may hold work; a full pass (`#refreshQueues`) re-reads them from the store. */
   readonly #knownQueues = new Set<string>();
+  /** Enqueue announcements per queue: a queue announced while its lease ran is not dropped as empty. */
+  readonly #announcements = new Map<string, number>();
   #refreshQueues = true;
   #closing: Promise<void> | undefined;
 
@@ -87,6 +89,7 @@ export class AsyncDispatcher implements AsyncCallbackSink {
     this.#unsubscribes.push(
       store.onEnqueued((queue) => {
         this.#knownQueues.add(queue);
+        this.#announcements.set(queue, (this.#announcements.get(queue) ?? 0) + 1);
         this.#requestPass();
       }),
       orchestrator.subscribe((event) => {
@@ -187,9 +190,10 @@ export class AsyncDispatcher implements AsyncCallbackSink {
         if (fn === undefined || this.#closing !== undefined || !this.#leads()) continue;
         // Keeps the function up while its queue holds work (ready, in flight or waiting for a retry).
         this.#o.activity.touch(name);
+        const announced = this.#announcements.get(name);
         const next = await this.#dispatchQueue(fn);
-        if (next === 'empty') this.#knownQueues.delete(name);
-        else nextAtMs = earliest(nextAtMs, next);
+        if (next !== 'empty') nextAtMs = earliest(nextAtMs, next);
+        else if (this.#announcements.get(name) === announced) this.#forgetQueue(name);
       }
       this.#scheduleWakeUp(nextAtMs);
       this.#passFailing = false;
@@ -368,6 +372,12 @@ export class AsyncDispatcher implements AsyncCallbackSink {
     const delayMs = Math.min(Math.max(1, atMs - this.#o.clock.now()), 2 ** 31 - 1);
     this.#wakeUpTimer = setTimeout(() => this.#requestPass(), delayMs);
     this.#wakeUpTimer.unref();
+  }
+
+  /** Drops an empty queue from the passes, until its next announcement or full pass. */
+  #forgetQueue(name: string): void {
+    this.#knownQueues.delete(name);
+    this.#announcements.delete(name);
   }
 
   #retainPools(): void {

@@ -69,6 +69,7 @@ export async function handleAsyncCall(
       payload,
       enqueuedAtMs: deps.clock.now(),
       policy: fn.spec.configuration.defaultAsync,
+      newId: true,
     });
   } catch (error) {
     answerStoreError(deps, res, error, name);

@@ -83,6 +83,8 @@ export async function connectResources(options: NatsStateStoreOptions): Promise<
       reconnect: true,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
+      // Measured (issue 6): capturing an async stack per request cost ~6 % of SlimFaas's CPU under load.
+      noAsyncTraces: true,
     });
     const limits = {
       timeoutMs,

@@ -13,7 +13,9 @@ import {
   type QueueElement,
   maxAttempts,
 } from '../../core/state-store.js';
-import { compareAndSet, isLive } from './nats-kv-records.js';
+import { isLive } from './nats-kv-records.js';
+import { PayloadCache } from './payload-cache.js';
+import { LedgerWriter, type ChangeFn, type LedgerChange } from './ledger-writer.js';
 import {
   QUEUE_STREAM,
   consumerName,
@@ -46,8 +48,12 @@ import {
   type LedgerEntry,
 } from './queue-ledger.js';
 
-const MAX_CAS_ROUNDS = 20;
 const MAX_PULLS_PER_LEASE = 4;
+/**
+ * A lease that has to pull anyway pulls up to this many more deliveries than it hands out; they wait `ready` in
+ * the ledger, so the next leases are one compare-and-set, without a pull round trip (payloads: PayloadCache).
+ */
+const LEASE_PREFETCH = 16;
 
 export interface NatsQueuesDeps {
   readonly nc: NatsConnection;
@@ -59,18 +65,25 @@ export interface NatsQueuesDeps {
   readonly maxAckPending: number;
 }
 
-type LedgerChange<T> = { readonly result: T; readonly write: boolean };
-
 /** Queue operations on the work-queue stream, the per-queue consumers and the ledgers (see nats-state-store.ts). */
 export class NatsQueues {
   readonly #d: NatsQueuesDeps;
   readonly #consumers = new Set<string>();
+  readonly #ledgers: LedgerWriter;
+  readonly #prefetched = new PayloadCache({ maxEntries: 128, maxPayloadBytes: 64 * 1024 });
 
   constructor(deps: NatsQueuesDeps) {
     this.#d = deps;
+    this.#ledgers = new LedgerWriter(deps.kv);
   }
 
   async enqueue(queue: string, element: QueueElement): Promise<'enqueued' | 'duplicate'> {
+    if (element.newId === true) {
+      // A caller-generated id enqueued once: no idempotence claim (no other enqueue can carry this id), one
+      // round trip. The message says so, and `complete` then has no claim to delete.
+      await publishElement(this.#d.js, { queue, element, msgID: `${queue}:${element.id}`, claimless: true });
+      return 'enqueued';
+    }
     const revision = await claim(this.#d.kv, queue, element.id);
     if (revision === 'duplicate') return 'duplicate';
     // The claim's revision is unique per claim: a retry after a lost PubAck is deduplicated by the server,
@@ -92,8 +105,16 @@ export class NatsQueues {
     const outcome = await this.#updateLedger(queue, async (ledger) => {
       const dead = reclaimExpired(ledger, nowMs);
       if (fetched === undefined) {
-        fetched = await this.#pull(queue, options.max - dueEntries(ledger, nowMs).length, ledger);
-        for (const delivery of fetched) payloads.set(delivery.id, delivery.payload);
+        const due = dueEntries(ledger, nowMs).length;
+        fetched = await this.#pull(
+          queue,
+          due >= options.max ? 0 : options.max + LEASE_PREFETCH - due,
+          ledger,
+        );
+        for (const delivery of fetched) {
+          payloads.set(delivery.id, delivery.payload);
+          this.#prefetched.put(delivery.seq, delivery.payload);
+        }
       }
       for (const delivery of fetched) {
         const known = ledger[delivery.id];
@@ -115,7 +136,8 @@ export class NatsQueues {
     const found = await Promise.all(
       outcome.chosen.map(async (entry) => ({
         entry,
-        payload: payloads.get(entry.id) ?? (await this.#payloadIfStored(entry)),
+        payload:
+          this.#prefetched.take(entry.seq) ?? payloads.get(entry.id) ?? (await this.#payloadIfStored(entry)),
       })),
     );
     // An entry whose stream message is gone (acknowledged without its ledger update, seen after a kill -9 of a
@@ -189,8 +211,11 @@ export class NatsQueues {
   async complete(queue: string, id: string, leaseToken: string): Promise<LeaseOperationResult> {
     const outcome = await this.withLease(queue, { id, leaseToken }, (ledger) => delete ledger[id]);
     if (outcome.kind !== 'ok') return outcome;
-    await this.#ackRequest(outcome.entry.ackSubject, '+ACK');
-    await deleteClaim(this.#d.kv, queue, id);
+    const { entry } = outcome;
+    await Promise.all([
+      this.#ackRequest(entry.ackSubject, '+ACK'),
+      entry.claimless === true ? undefined : deleteClaim(this.#d.kv, queue, id),
+    ]);
     return { kind: 'ok' };
   }
 
@@ -289,19 +314,9 @@ export class NatsQueues {
     return stored.data;
   }
 
-  /** Read-modify-write of a queue's ledger with revision CAS; `change` runs again after a lost race. */
-  async #updateLedger<T>(
-    queue: string,
-    change: (ledger: Ledger) => LedgerChange<T> | Promise<LedgerChange<T>>,
-  ) {
-    const key = ledgerKey(queue);
-    for (let round = 0; round < MAX_CAS_ROUNDS; round++) {
-      const entry = await this.#d.kv.get(key);
-      const ledger = parseLedger(isLive(entry) ? entry.string() : undefined);
-      const { result, write } = await change(ledger);
-      if (!write || (await compareAndSet(this.#d.kv, key, entry, JSON.stringify(ledger)))) return result;
-    }
-    throw new StoreUnavailableError(`ledger of ${queue}: too many concurrent writers`);
+  /** Read-modify-write of a queue's ledger, group-committed with concurrent changes (ledger-writer.ts). */
+  #updateLedger<T>(queue: string, change: ChangeFn<T>): Promise<T> {
+    return this.#ledgers.update(queue, change);
   }
 }
 
@@ -313,6 +328,7 @@ function newEntry(delivery: Delivery): LedgerEntry {
     enqueuedAtMs: delivery.enqueuedAtMs,
     policy: delivery.policy,
     payloadBytes: delivery.payload.length,
+    ...(delivery.claimless ? { claimless: true as const } : {}),
     attempts: 0,
     history: [],
     state: 'ready',

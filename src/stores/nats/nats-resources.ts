@@ -41,6 +41,8 @@ export const HEADER_DEAD_AT = 'Slimfaas-Dead-At-Ms';
 export const HEADER_ATTEMPTS = 'Slimfaas-Attempts';
 export const HEADER_QUEUE_SEQ = 'Slimfaas-Queue-Seq';
 export const HEADER_ORIGIN = 'Slimfaas-Origin';
+/** `1` on an element enqueued without an idempotence claim (`QueueElement.newId`). */
+export const HEADER_CLAIMLESS = 'Slimfaas-Claimless';
 
 /** JetStream "wrong last sequence": a compare-and-set lost against a concurrent writer. */
 export function isWrongLastSequence(error: unknown): boolean {
@@ -119,13 +121,19 @@ export async function ensureConsumer(
 /** Publishes an element to its queue subject; resolves with the PubAck (the stream stored it). */
 export function publishElement(
   js: JetStreamClient,
-  options: { readonly queue: string; readonly element: QueueElement; readonly msgID: string },
+  options: {
+    readonly queue: string;
+    readonly element: QueueElement;
+    readonly msgID: string;
+    readonly claimless?: boolean;
+  },
 ): Promise<PubAck> {
   const { element } = options;
   const h = headers();
   h.set(HEADER_ID, element.id);
   h.set(HEADER_ENQUEUED_AT, String(element.enqueuedAtMs));
   h.set(HEADER_POLICY, JSON.stringify(element.policy));
+  if (options.claimless === true) h.set(HEADER_CLAIMLESS, '1');
   return js.publish(queueSubject(options.queue), element.payload, { headers: h, msgID: options.msgID });
 }
 
@@ -136,6 +144,7 @@ export interface Delivery {
   readonly enqueuedAtMs: number;
   readonly policy: RetryPolicy;
   readonly payload: Uint8Array;
+  readonly claimless: boolean;
 }
 
 /**
@@ -187,5 +196,6 @@ function toDelivery(msg: Msg): Delivery {
     enqueuedAtMs: Number(msg.headers?.get(HEADER_ENQUEUED_AT) ?? 0),
     policy: JSON.parse(msg.headers?.get(HEADER_POLICY) ?? 'null') as RetryPolicy,
     payload: msg.data,
+    claimless: msg.headers?.get(HEADER_CLAIMLESS) === '1',
   };
 }

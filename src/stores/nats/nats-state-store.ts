@@ -72,6 +72,8 @@ export class NatsStateStore implements StateStore {
   #activityWatch: ActivityWatch | undefined;
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #notifications: Subscription;
+  /** Queues whose cross-replica announcement is scheduled (one publish per queue per event-loop turn). */
+  readonly #announcing = new Set<string>();
   #closing: Promise<void> | undefined;
   #warning: string | undefined;
 
@@ -317,16 +319,25 @@ export class NatsStateStore implements StateStore {
     return running;
   }
 
-  /** Local listeners first (after the PubAck), then other replicas through core NATS. */
+  /**
+   * Local listeners first (after the PubAck), then other replicas through core NATS. The publish is coalesced per
+   * queue until the next event-loop turn: it leaves after every enqueue it stands for was acknowledged, so no
+   * announcement is lost, and a burst of enqueues costs one message instead of one each.
+   */
   #announce(queue: string): void {
     this.#notify(queue);
-    try {
-      const h = headers();
-      h.set(HEADER_ORIGIN, this.#origin);
-      this.#r.nc.publish(notifySubject(queue), undefined, { headers: h });
-    } catch {
-      // Best effort: a lost notification only delays dispatch until the dispatcher's fallback timer.
-    }
+    if (this.#announcing.has(queue)) return;
+    this.#announcing.add(queue);
+    setImmediate(() => {
+      this.#announcing.delete(queue);
+      try {
+        const h = headers();
+        h.set(HEADER_ORIGIN, this.#origin);
+        this.#r.nc.publish(notifySubject(queue), undefined, { headers: h });
+      } catch {
+        // Best effort: a lost notification only delays dispatch until the dispatcher's fallback timer.
+      }
+    });
   }
 
   #notify(queue: string): void {

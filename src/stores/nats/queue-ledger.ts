@@ -15,6 +15,8 @@ export interface LedgerEntry {
   readonly enqueuedAtMs: number;
   readonly policy: RetryPolicy;
   readonly payloadBytes: number;
+  /** Enqueued with a caller-generated id (`QueueElement.newId`): no idempotence claim to delete at the end. */
+  readonly claimless?: true;
   /** Dispatches so far (0 while `ready`). */
   attempts: number;
   history: AttemptRecord[];
