@@ -351,7 +351,7 @@ async function measureThroughput(processes, { entrypoint, fnOrigin, slimfaasPid,
   const natsMessages = await tap?.stop();
   accepted += run.requests - run.errors.status;
   const drainStartedAt = performance.now();
-  const drainSampler = cpuSampler([slimfaasPid, natsServerPid].filter(Boolean));
+  const drainSampler = cpuSampler([slimfaasPid, ...natsServerPids]);
   const before = await getJson(`${fnOrigin}/__bench/stats`);
   const stats = await waitForDeliveries(fnOrigin, accepted, settings.BENCH_DRAIN_TIMEOUT_S * 1000);
   const drainSeconds = (performance.now() - drainStartedAt) / 1000;
