@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool, request } from 'undici';
 import { measureIdleRss } from './lib/idle-rss.mjs';
-import { isAlive } from './lib/processes.mjs';
+import { isAlive, readCpuTicks } from './lib/processes.mjs';
 import { loadAverage1m, machineInfo, saveResults } from './lib/results.mjs';
 import { readNumberSettings, runBench } from './lib/run-bench.mjs';
 import {
@@ -91,7 +91,16 @@ async function bareSpawnBaseline(processes, runs) {
   return samples;
 }
 
-async function oneRun({ entrypoint, pool, logsDir, portFile, previousPid, processes, slimfaasLog }) {
+async function oneRun({
+  entrypoint,
+  pool,
+  logsDir,
+  portFile,
+  previousPid,
+  processes,
+  slimfaasLog,
+  slimfaasPid,
+}) {
   const zero = await waitFor(
     `${FUNCTION} to be back at zero`,
     async () => {
@@ -103,12 +112,14 @@ async function oneRun({ entrypoint, pool, logsDir, portFile, previousPid, proces
   );
   const before = logSizes(logsDir);
   const fromByte = statSync(slimfaasLog).size;
+  const ticksBefore = readCpuTicks(slimfaasPid);
   const requestAt = Date.now();
   const started = performance.now();
   const { statusCode, body } = await pool.request({ method: 'GET', path: `/function/${FUNCTION}/hello` });
   await body.text();
   const totalMs = performance.now() - started;
   const responseAt = Date.now();
+  const slimfaasCpuTicks = readCpuTicks(slimfaasPid) - ticksBefore;
   if (statusCode !== 200) throw new Error(`GET /function/${FUNCTION}/hello answered ${statusCode}`);
   const listening = await waitFor(
     'the replica listening line in its log',
@@ -133,6 +144,7 @@ async function oneRun({ entrypoint, pool, logsDir, portFile, previousPid, proces
     overheadMs: totalMs - listening.commandStartToReadyMs,
     nodeStartMs: listening.startToReadyMs,
     overheadOldMs: totalMs - listening.startToReadyMs,
+    slimfaasCpuTicks,
     phasesMs: listening.at
       ? timeline({ slimfaasLog, fromByte, requestAt, responseAt, listening, functionName: FUNCTION })
       : undefined,
@@ -195,6 +207,7 @@ await runBench('cold-start', { maxSeconds }, async ({ processes, tmpDir }) => {
         previousPid,
         processes,
         slimfaasLog,
+        slimfaasPid: slimfaas.pid,
       });
       previousPid = run.replicaPid;
       (warmup ? warmups : runs).push(run);
@@ -213,6 +226,8 @@ await runBench('cold-start', { maxSeconds }, async ({ processes, tmpDir }) => {
   }
 
   const summary = {
+    // /proc ticks are 10 ms: only the mean over all runs is meaningful.
+    slimfaasCpuMsPerColdStart: (runs.reduce((sum, r) => sum + r.slimfaasCpuTicks, 0) * 10) / runs.length,
     totalMs: summarize(runs.map((r) => r.totalMs)),
     functionStartMs: summarize(runs.map((r) => r.functionStartMs)),
     overheadMs: summarize(runs.map((r) => r.overheadMs)),

@@ -88,6 +88,8 @@ server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
       port,
       startToReadyMs,
       commandStartToReadyMs,
+      // The same moment as a wall clock with µs (performance.timeOrigin + performance.now()).
+      readyAtMs: Math.round((performance.timeOrigin + nowMs) * 1000) / 1000,
       at: Date.now(),
     }),
   );

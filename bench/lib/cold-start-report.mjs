@@ -45,6 +45,9 @@ export function renderColdStartMarkdown(data) {
         ],
       ),
       '',
+      `SlimFaas CPU (user + system, /proc ticks of 10 ms) from each request to its response, mean per cold start: ` +
+        `${fmt(data.summary.slimfaasCpuMsPerColdStart, 1)} ms.`,
+      '',
       markdownTable(
         ['target', 'measured', 'met'],
         data.verdicts.map((v) => [v.target, v.measured, v.pass ? 'yes' : '**no**']),
@@ -85,7 +88,12 @@ export function renderColdStartMarkdown(data) {
                     ]
                   : []),
                 ...(data.baseline.firstAnswerOverheadOldMs
-                  ? [['old definition: spawn → first answer − startToReadyMs', data.baseline.firstAnswerOverheadOldMs]]
+                  ? [
+                      [
+                        'old definition: spawn → first answer − startToReadyMs',
+                        data.baseline.firstAnswerOverheadOldMs,
+                      ],
+                    ]
                   : []),
                 ...(data.baseline.beforeCommandStartMs
                   ? [['spawn → command start (epoch ms)', data.baseline.beforeCommandStartMs]]
