@@ -102,4 +102,24 @@ describe('probeReplica', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(received).toBe('');
   });
+
+  it('with lingerAfterOkMs, asks for keep-alive and closes the connection itself after the linger', async () => {
+    const connectionHeaders: (string | undefined)[] = [];
+    let closedAtMs: number | undefined;
+    const port = await listen(
+      createHttpServer((req, res) => {
+        connectionHeaders.push(req.headers.connection);
+        req.socket.once('close', () => (closedAtMs = Date.now()));
+        res.writeHead(200, { 'content-length': '2' }).end('ok');
+      }),
+    );
+    await expect(
+      probeReplica({ port, path: '/health', timeoutMs: 5000, lingerAfterOkMs: 300 }),
+    ).resolves.toBe('ok');
+    expect(connectionHeaders).toEqual([undefined]);
+    expect(closedAtMs).toBeUndefined();
+    const deadline = Date.now() + 5000;
+    while (closedAtMs === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(closedAtMs).toBeDefined();
+  });
 });

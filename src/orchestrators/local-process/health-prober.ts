@@ -23,8 +23,14 @@ export function probeReplica(options: {
   port: number;
   path: string | undefined;
   timeoutMs: number;
+  /**
+   * After a 2xx, keep the connection open this long before closing it (the request is then sent without
+   * `Connection: close`). For the probe that finds a starting replica ready: the replica's first connection
+   * close (lazily compiled in a fresh process) then happens after the held requests it releases, not during.
+   */
+  lingerAfterOkMs?: number;
 }): Promise<ProbeResult> {
-  const { port, path, timeoutMs } = options;
+  const { port, path, timeoutMs, lingerAfterOkMs = 0 } = options;
   return new Promise((resolve) => {
     const socket = connect({ host: '127.0.0.1', port });
     let connected = false;
@@ -32,7 +38,16 @@ export function probeReplica(options: {
     const timer = setTimeout(() => finish(connected ? 'unhealthy' : 'refused'), timeoutMs);
     function finish(result: ProbeResult): void {
       clearTimeout(timer);
-      socket.destroy();
+      if (result === 'ok' && lingerAfterOkMs > 0 && path !== undefined) {
+        socket
+          .removeAllListeners('data')
+          .removeAllListeners('end')
+          .on('error', () => undefined);
+        socket.resume();
+        setTimeout(() => socket.destroy(), lingerAfterOkMs).unref();
+      } else {
+        socket.destroy();
+      }
       resolve(result);
     }
     socket.once('connect', () => {
@@ -40,8 +55,8 @@ export function probeReplica(options: {
       if (path === undefined) return finish('ok');
       socket.setNoDelay(true);
       socket.write(
-        `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUser-Agent: slimfaas-probe\r\n` +
-          'Accept: */*\r\nConnection: close\r\n\r\n',
+        `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUser-Agent: slimfaas-probe\r\nAccept: */*\r\n` +
+          (lingerAfterOkMs > 0 ? '\r\n' : 'Connection: close\r\n\r\n'),
       );
     });
     socket.setEncoding('latin1');

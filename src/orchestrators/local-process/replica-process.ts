@@ -16,6 +16,8 @@ import type { ReplicaOutput } from './replica-output.js';
 const STARTUP_PROBE_INTERVAL_MS = 5;
 /** Once the port accepts but the health path is not 2xx yet, probes run at this pace. */
 const STARTUP_HEALTH_INTERVAL_MS = 20;
+/** How long the probe that finds a starting replica ready keeps its connection open (see probeReplica). */
+const LINGER_AFTER_FIRST_OK_MS = 1000;
 /** Consecutive failed probes after which a ready replica is reported not ready. */
 const FAILURES_BEFORE_NOT_READY = 3;
 
@@ -170,6 +172,7 @@ export class ReplicaProcess {
         port: this.port,
         path: health.path,
         timeoutMs: health.timeoutSeconds * 1000,
+        lingerAfterOkMs: this.#everReady ? 0 : LINGER_AFTER_FIRST_OK_MS,
       });
       if (this.#stopping || this.#exited) return;
       if (result !== 'refused') this.#listening = true;
