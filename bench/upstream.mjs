@@ -4,7 +4,10 @@
 //   GET  /payload?bytes=N        → N bytes (application/octet-stream)
 //   GET  /health                 → {"status":"ok"}
 // Listens on 127.0.0.1:$PORT (0 = any) and logs one JSON "listening" line with startToReadyMs (time from
-// this process's start) and `at` (epoch ms). When UPSTREAM_PORT_FILE is set, it also writes {"port","pid"} there (atomically),
+// this process's start) and `at` (epoch ms). When BENCH_T0 is set (epoch seconds with µs, e.g. bash's
+// $EPOCHREALTIME taken by the command that then execs node: see BENCH_T0_COMMAND in bench/lib/slimfaas.mjs), it
+// also logs commandStartToReadyMs: from the moment the function's command started, so exec and Node's own
+// start before its clock begins count as the function's. When UPSTREAM_PORT_FILE is set, it also writes {"port","pid"} there (atomically),
 // so a bench can call a replica that SlimFaas started directly.
 import http from 'node:http';
 import { renameSync, writeFileSync } from 'node:fs';
@@ -62,8 +65,15 @@ const server = http.createServer((req, res) => {
 // Longer than any client pool's idle timeout, so the server never closes a socket a client is about to reuse.
 server.keepAliveTimeout = 65_000;
 
+const commandStartS = Number(process.env.BENCH_T0);
+
 server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
-  const startToReadyMs = Math.round(performance.now() * 100) / 100;
+  const nowMs = performance.now();
+  const startToReadyMs = Math.round(nowMs * 100) / 100;
+  const commandStartToReadyMs =
+    commandStartS > 0
+      ? Math.round((performance.timeOrigin + nowMs - commandStartS * 1000) * 100) / 100
+      : undefined;
   const { port } = server.address();
   const portFile = process.env.UPSTREAM_PORT_FILE;
   if (portFile) {
@@ -72,7 +82,16 @@ server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
   }
   // `at` (epoch ms) lets the cold-start bench place this moment on SlimFaas's log timeline.
   console.log(
-    JSON.stringify({ event: 'listening', function: functionName, port, startToReadyMs, at: Date.now() }),
+    JSON.stringify({
+      event: 'listening',
+      function: functionName,
+      port,
+      startToReadyMs,
+      commandStartToReadyMs,
+      // The same moment as a wall clock with µs (performance.timeOrigin + performance.now()).
+      readyAtMs: Math.round((performance.timeOrigin + nowMs) * 1000) / 1000,
+      at: Date.now(),
+    }),
   );
 });
 

@@ -39,8 +39,8 @@ export function findListening(logsDir, before, functionName) {
 /**
  * Where the time of one cold start went, from SlimFaas's own log lines (pino JSON with `time` in epoch ms) and
  * the replica's `at`. Best effort: a phase whose log line is not found is left out.
- *   beforeProcessStart: request sent → the replica process started (scale decision, spawn, exec)
- *   functionStart:      the function's own start (startToReadyMs)
+ *   beforeCommandStart: request sent → the replica's command started (scale decision, spawn)
+ *   functionStart:      the function's own start from its command (commandStartToReadyMs)
  *   listeningToReady:   the replica listens → SlimFaas marks it ready (readiness probing)
  *   readyToResponse:    ready → the response is back (held request released, proxied, answered)
  */
@@ -64,13 +64,15 @@ export function timeline({ slimfaasLog, fromByte, requestAt, responseAt, listeni
   const scale = events.find((e) => ours(e) && e.component === 'scaler' && e.to >= 1);
   const started = events.find((e) => ours(e) && e.msg === 'replica started');
   const ready = events.find((e) => ours(e) && e.msg === 'replica ready');
-  const processStartAt = listening.at - listening.startToReadyMs;
+  const commandStartAt = listening.at - listening.commandStartToReadyMs;
   return {
-    beforeProcessStart: processStartAt - requestAt,
-    functionStart: listening.startToReadyMs,
+    beforeCommandStart: commandStartAt - requestAt,
+    functionStart: listening.commandStartToReadyMs,
+    commandToNodeClock: listening.commandStartToReadyMs - listening.startToReadyMs,
     listeningToReady: ready ? ready.time - listening.at : undefined,
     readyToResponse: ready ? responseAt - ready.time : undefined,
     requestToScaleDecision: scale ? scale.time - requestAt : undefined,
     scaleDecisionToSpawned: scale && started ? started.time - scale.time : undefined,
+    spawnedToCommandStart: started ? commandStartAt - started.time : undefined,
   };
 }

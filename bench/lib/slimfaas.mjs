@@ -28,10 +28,26 @@ export function writeManifest(path, manifest) {
   writeFileSync(path, `${JSON.stringify(manifest, null, 2)}\n`);
 }
 
-/** A function entry running bench/upstream.mjs, with SlimFaas's annotation keys; values must be strings. */
-export function upstreamFunction({ name, annotations, environment = {}, healthPeriodSeconds = 1 }) {
+/**
+ * bash records its start in BENCH_T0 ($EPOCHREALTIME: epoch seconds, µs, a builtin, no fork) and execs node in
+ * place (same pid): upstream.mjs then logs commandStartToReadyMs, its start-to-ready from its command's start.
+ * Usage: [...BENCH_T0_COMMAND, program, ...args].
+ */
+export const BENCH_T0_COMMAND = ['/bin/bash', '-c', 'BENCH_T0=$EPOCHREALTIME exec "$@"', 'bench-t0'];
+
+/**
+ * A function entry running bench/upstream.mjs, with SlimFaas's annotation keys; values must be strings.
+ * `commandClock`: start it through BENCH_T0_COMMAND.
+ */
+export function upstreamFunction({
+  name,
+  annotations,
+  environment = {},
+  healthPeriodSeconds = 1,
+  commandClock = false,
+}) {
   return {
-    command: [process.execPath, UPSTREAM],
+    command: [...(commandClock ? BENCH_T0_COMMAND : []), process.execPath, UPSTREAM],
     workingDirectory: join(ROOT, 'bench'),
     annotations: { 'SlimFaas/Function': 'true', ...annotations },
     environment: { FUNCTION_NAME: name, ...environment },
