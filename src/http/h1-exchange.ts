@@ -30,7 +30,8 @@ export interface H1ResponseHandler {
   onResponseHead(head: ResponseHead): void;
   /** A piece of the decoded body; returning false pauses the socket until `resume()`. */
   onResponseData(chunk: Buffer): boolean;
-  onResponseEnd(): void;
+  /** The body is complete; `last` is its final piece when that came in the same read (not passed to onResponseData). */
+  onResponseEnd(last?: Buffer): void;
   onResponseError(error: Error): void;
 }
 
@@ -232,11 +233,12 @@ export class H1Exchange implements ConnectionUser {
       case 'length': {
         const take = Math.min(this.#remaining, buffer.length - offset);
         this.#remaining -= take;
-        if (take > 0)
-          this.#deliver(
-            offset === 0 && take === buffer.length ? buffer : buffer.subarray(offset, offset + take),
-          );
-        if (this.#remaining === 0 && this.#phase === 'body') this.#complete(offset + take === buffer.length);
+        const piece =
+          offset === 0 && take === buffer.length ? buffer : buffer.subarray(offset, offset + take);
+        // The final piece goes with the end, so the client's answer can leave in one write.
+        if (this.#remaining === 0)
+          this.#complete(offset + take === buffer.length, take > 0 ? piece : undefined);
+        else if (take > 0) this.#deliver(piece);
         return;
       }
       case 'chunked': {
@@ -266,7 +268,7 @@ export class H1Exchange implements ConnectionUser {
   }
 
   /** The response is complete; the socket goes back to the pool if nothing is left half-done on it. */
-  #complete(nothingLeft: boolean): void {
+  #complete(nothingLeft: boolean, last?: Buffer): void {
     const connection = this.#connection as H1Connection;
     const reusable = nothingLeft && this.#requestDone && (this.#head as ResponseHead).keepAlive;
     this.#end();
@@ -278,7 +280,7 @@ export class H1Exchange implements ConnectionUser {
     } else {
       connection.close();
     }
-    this.#handler.onResponseEnd();
+    this.#handler.onResponseEnd(last);
   }
 
   onConnectionFailed(error: H1Error): void {

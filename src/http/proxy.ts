@@ -172,8 +172,8 @@ class ProxyExchange implements H1ResponseHandler {
     return false;
   }
 
-  onResponseEnd(): void {
-    this.#res.end();
+  onResponseEnd(last?: Buffer): void {
+    this.#res.end(last);
     this.#finish({ kind: 'completed', status: this.#status });
   }
 

@@ -89,12 +89,14 @@ function call(
           chunks.push(Buffer.from(chunk));
           return onChunk === undefined ? true : onChunk(chunk);
         },
-        onResponseEnd: () =>
+        onResponseEnd: (last) => {
+          if (last !== undefined) chunks.push(Buffer.from(last));
           resolve({
             status: (head as ResponseHead).status,
             head: head as ResponseHead,
             body: Buffer.concat(chunks),
-          }),
+          });
+        },
         onResponseError: reject,
       },
     );
@@ -328,12 +330,14 @@ describe('H1Pool (the sync proxy HTTP/1.1 client) against real servers', () => {
             setImmediate(() => exchange?.resume());
             return false;
           },
-          onResponseEnd: () =>
+          onResponseEnd: (last) => {
+            received += last?.length ?? 0;
             resolve({
               status: (head as ResponseHead).status,
               head: head as ResponseHead,
               body: Buffer.alloc(received),
-            }),
+            });
+          },
           onResponseError: reject,
         },
       );
