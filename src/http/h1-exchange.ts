@@ -110,11 +110,18 @@ export class H1Exchange implements ConnectionUser {
     this.#connectionUses = ++connection.uses;
     const { body } = this.#options;
     const socket = connection.socket;
-    if (body === null || Buffer.isBuffer(body)) {
-      socket.cork();
+    if (body === null || (Buffer.isBuffer(body) && body.length === 0)) {
       socket.write(this.#headText(), 'latin1');
-      if (body !== null && body.length > 0) socket.write(body);
-      socket.uncork();
+      this.#requestDone = true;
+      return;
+    }
+    if (Buffer.isBuffer(body)) {
+      // One buffer, one plain write: cheaper than corking a string and a buffer into a writev.
+      const head = this.#headText();
+      const bytes = Buffer.allocUnsafe(head.length + body.length);
+      bytes.write(head, 0, 'latin1');
+      body.copy(bytes, head.length);
+      socket.write(bytes);
       this.#requestDone = true;
       return;
     }

@@ -72,6 +72,9 @@ function classify(error: Error): ErrorCode {
  */
 const SMALL_BODY_BYTES = 64 * 1024;
 
+/** A whole answer body up to this size is handed to Node as a latin1 string (see onResponseEnd). */
+const SMALL_LAST_BYTES = 16 * 1024;
+
 function requestBody(req: IncomingMessage, maxBodyBytes: number): H1RequestBody {
   const length = req.headers['content-length'];
   if (length !== undefined) {
@@ -173,7 +176,13 @@ class ProxyExchange implements H1ResponseHandler {
   }
 
   onResponseEnd(last?: Buffer): void {
-    this.#res.end(last);
+    if (last !== undefined && last.length <= SMALL_LAST_BYTES && !this.#res.headersSent) {
+      // Node's ServerResponse joins its head and a first latin1 *string* into one plain write (a Buffer
+      // would make a two-part writev). latin1 maps bytes 1:1, so the body is sent unchanged.
+      this.#res.end(last.toString('latin1'), 'latin1');
+    } else {
+      this.#res.end(last);
+    }
     this.#finish({ kind: 'completed', status: this.#status });
   }
 

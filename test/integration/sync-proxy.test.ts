@@ -76,6 +76,16 @@ describe('sync proxy (in-process, real sockets)', () => {
     expect(await res.text()).toBe('ok');
   });
 
+  it('passes a small binary body with every byte value through unchanged', async () => {
+    const bytes = Buffer.from(Array.from({ length: 512 }, (_, i) => (i * 7) % 256));
+    routes.set('/binary', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes.length });
+      res.end(bytes);
+    });
+    const body = Buffer.from(await (await fetch(`${server.url}/function/warm/binary`)).arrayBuffer());
+    expect(body.equals(bytes)).toBe(true);
+  });
+
   it('streams a 2 MiB response body back intact', async () => {
     const size = 2 * 1024 * 1024;
     routes.set('/big', (_req, res) => {
