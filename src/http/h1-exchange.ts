@@ -1,28 +1,10 @@
-import type { Readable } from 'node:stream';
 import { ChunkedDecoder } from './h1-chunked.js';
 import type { ConnectionUser, H1Connection } from './h1-connection.js';
 import { H1Error, H1ProtocolError } from './h1-errors.js';
+import { requestHeadText, StreamedBody, writeWholeRequest, type H1RequestOptions } from './h1-request.js';
 import { parseResponseHead, type ResponseHead } from './h1-response-head.js';
 
-/** The request body: none, fully received (sent with the head in one write), or streamed. */
-export type H1RequestBody =
-  | null
-  | Buffer
-  | {
-      readonly stream: Readable;
-      /** No Content-Length: sent with chunked coding. */ readonly chunked: boolean;
-    };
-
-export interface H1RequestOptions {
-  readonly method: string;
-  /** Path and query, as received (Node's parser already refused spaces and control characters). */
-  readonly path: string;
-  /** End-to-end fields, flat `[name, value, …]`, without `Host` (the pool adds it). */
-  readonly headers: readonly string[];
-  readonly body: H1RequestBody;
-  /** From the request until the response head, else H1_HEADERS_TIMEOUT; 0 = none. */
-  readonly headersTimeoutMs: number;
-}
+export type { H1RequestBody, H1RequestOptions } from './h1-request.js';
 
 /** How an exchange reports; exactly one of `onResponseEnd` / `onResponseError` ends it (not after abort). */
 export interface H1ResponseHandler {
@@ -43,11 +25,8 @@ export interface ExchangePool {
 
 /** RFC 9110 §9.2.2: a client may retry these automatically. */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
-const WITH_PAYLOAD = new Set(['POST', 'PUT', 'PATCH']);
 
 type Phase = 'head' | 'body' | 'done';
-
-function ignore(): void {}
 
 /**
  * One request/response on a pooled socket. The head and a small body leave in one write; the response
@@ -70,7 +49,7 @@ export class H1Exchange implements ConnectionUser {
   #responseBytes = false;
   #retried = false;
   #paused = false;
-  #bodyPaused = false;
+  #streamed: StreamedBody | undefined;
   /** Uses of the socket this exchange last started on, counting this one. */
   #connectionUses = 0;
 
@@ -109,76 +88,27 @@ export class H1Exchange implements ConnectionUser {
     const connection = this.#connection as H1Connection;
     this.#connectionUses = ++connection.uses;
     const { body } = this.#options;
-    const socket = connection.socket;
-    if (body === null || (Buffer.isBuffer(body) && body.length === 0)) {
-      socket.write(this.#headText(), 'latin1');
+    const head = requestHeadText(this.#options, this.#pool.authority);
+    if (body === null || Buffer.isBuffer(body)) {
+      writeWholeRequest(connection.socket, head, body);
       this.#requestDone = true;
       return;
     }
-    if (Buffer.isBuffer(body)) {
-      // One buffer, one plain write: cheaper than corking a string and a buffer into a writev.
-      const head = this.#headText();
-      const bytes = Buffer.allocUnsafe(head.length + body.length);
-      bytes.write(head, 0, 'latin1');
-      body.copy(bytes, head.length);
-      socket.write(bytes);
-      this.#requestDone = true;
-      return;
-    }
-    socket.write(this.#headText(), 'latin1');
-    body.stream.on('data', this.#onBodyData);
-    body.stream.on('end', this.#onBodyEnd);
-    body.stream.on('error', this.#onBodyError);
+    connection.socket.write(head, 'latin1');
+    this.#streamed = new StreamedBody({
+      stream: body.stream,
+      chunked: body.chunked,
+      socket: connection.socket,
+      onEnd: () => {
+        this.#requestDone = true;
+        this.#streamed = undefined;
+      },
+      onError: (error) => this.#fail(error),
+    });
   }
-
-  #headText(): string {
-    const { method, path, headers, body } = this.#options;
-    let text = `${method} ${path} HTTP/1.1\r\nhost: ${this.#pool.authority}\r\n`;
-    let hasLength = false;
-    for (let i = 0; i + 1 < headers.length; i += 2) {
-      const name = headers[i] as string;
-      if (name.length === 14 && name.toLowerCase() === 'content-length') hasLength = true;
-      text += `${name}: ${headers[i + 1] as string}\r\n`;
-    }
-    if (body !== null && !Buffer.isBuffer(body) && body.chunked) text += 'transfer-encoding: chunked\r\n';
-    else if (body === null && !hasLength && WITH_PAYLOAD.has(method)) text += 'content-length: 0\r\n';
-    return `${text}\r\n`;
-  }
-
-  readonly #onBodyData = (chunk: Buffer): void => {
-    const socket = (this.#connection as H1Connection).socket;
-    const body = this.#options.body as { stream: Readable; chunked: boolean };
-    let flushed: boolean;
-    if (body.chunked) {
-      socket.cork();
-      socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
-      socket.write(chunk);
-      flushed = socket.write('\r\n', 'latin1');
-      socket.uncork();
-    } else {
-      flushed = socket.write(chunk);
-    }
-    if (!flushed) {
-      this.#bodyPaused = true;
-      body.stream.pause();
-    }
-  };
-
-  readonly #onBodyEnd = (): void => {
-    const body = this.#options.body as { stream: Readable; chunked: boolean };
-    if (body.chunked) this.#connection?.socket.write('0\r\n\r\n', 'latin1');
-    this.#requestDone = true;
-    this.#detachBody();
-  };
-
-  readonly #onBodyError = (error: Error): void => {
-    this.#fail(error);
-  };
 
   onSocketDrain(): void {
-    if (!this.#bodyPaused) return;
-    this.#bodyPaused = false;
-    (this.#options.body as { stream: Readable }).stream.resume();
+    this.#streamed?.drain();
   }
 
   onSocketData(chunk: Buffer): void {
@@ -342,25 +272,12 @@ export class H1Exchange implements ConnectionUser {
     this.#handler.onResponseError(error);
   }
 
-  /** Marks the exchange over: no timer, no request-body listeners (an unsent rest is drained away). */
+  /** Marks the exchange over: no timer, no request-body pumping (an unsent rest is drained away). */
   #end(): void {
     this.#phase = 'done';
     this.#clearTimer();
-    if (!this.#requestDone) {
-      this.#detachBody();
-      const body = this.#options.body;
-      if (body !== null && !Buffer.isBuffer(body)) body.stream.resume();
-    }
-  }
-
-  #detachBody(): void {
-    const body = this.#options.body;
-    if (body === null || Buffer.isBuffer(body)) return;
-    body.stream.off('data', this.#onBodyData);
-    body.stream.off('end', this.#onBodyEnd);
-    body.stream.off('error', this.#onBodyError);
-    // A later error of a stream nobody reads any more must not crash the process.
-    body.stream.on('error', ignore);
+    this.#streamed?.detach();
+    this.#streamed = undefined;
   }
 
   #clearTimer(): void {
