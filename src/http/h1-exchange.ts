@@ -158,7 +158,12 @@ export class H1Exchange implements ConnectionUser {
     this.#phase = 'body';
     if (head.framing.kind === 'length') this.#remaining = head.framing.bytes;
     else if (head.framing.kind === 'chunked') this.#chunked = new ChunkedDecoder();
-    this.#handler.onResponseHead(head);
+    try {
+      this.#handler.onResponseHead(head);
+    } catch (error) {
+      // Never let a handler's throw escape into the socket's 'data' event (it would crash the process).
+      this.#fail(error as Error);
+    }
   }
 
   #onBody(buffer: Buffer, offset: number): void {
