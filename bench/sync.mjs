@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
-import { readCpuTicks, readRssKiB } from './lib/processes.mjs';
+import { readCpuTicksSplit, readRssKiB } from './lib/processes.mjs';
 import { loadAverage1m, machineInfo, saveResults } from './lib/results.mjs';
 import { readNumberSettings, runBench } from './lib/run-bench.mjs';
 import {
@@ -43,7 +43,16 @@ const plannedSeconds = caseCount * runsPerCase * (settings.BENCH_WARMUP_S + sett
 /** CPU use of a process between two tick readings, in % of one core. */
 function cpuPercent(before, after, seconds) {
   if (before === undefined || after === undefined) return undefined;
-  return ((after - before) / CLOCK_TICKS_PER_SECOND / seconds) * 100;
+  return ((after.user + after.system - before.user - before.system) / CLOCK_TICKS_PER_SECOND / seconds) * 100;
+}
+
+/** CPU microseconds (user, system) a process spent per request between two tick readings. */
+function cpuMicrosPerRequest(before, after, requests) {
+  if (before === undefined || after === undefined || !(requests > 0)) return undefined;
+  const micros = (ticks) => (ticks / CLOCK_TICKS_PER_SECOND / requests) * 1e6;
+  const user = micros(after.user - before.user);
+  const system = micros(after.system - before.system);
+  return { user, system, total: user + system };
 }
 
 /** Samples VmRSS of `pid` every `intervalMs` until stop() is called; stop() returns the summary in MiB. */
@@ -67,7 +76,7 @@ async function measure(processes, { url, connections, script, pids, rssPid }) {
   if (settings.BENCH_WARMUP_S > 0) {
     await runWrk(processes, { url, connections, durationSeconds: settings.BENCH_WARMUP_S, script });
   }
-  const ticksBefore = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, readCpuTicks(pid)]));
+  const ticksBefore = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, readCpuTicksSplit(pid)]));
   const startedAt = performance.now();
   const stopRss = rssPid ? sampleRss(rssPid, settings.BENCH_RSS_INTERVAL_MS) : undefined;
   const result = await runWrk(processes, {
@@ -78,10 +87,17 @@ async function measure(processes, { url, connections, script, pids, rssPid }) {
   });
   const rss = stopRss?.();
   const seconds = (performance.now() - startedAt) / 1000;
+  const ticksAfter = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, readCpuTicksSplit(pid)]));
   const cpu = Object.fromEntries(
-    Object.entries(pids).map(([k, pid]) => [k, cpuPercent(ticksBefore[k], readCpuTicks(pid), seconds)]),
+    Object.entries(pids).map(([k]) => [k, cpuPercent(ticksBefore[k], ticksAfter[k], seconds)]),
   );
-  return { ...result, cpuPercent: cpu, ...(rss ? { rss } : {}) };
+  const cpuMicros = Object.fromEntries(
+    Object.entries(pids).map(([k]) => [
+      k,
+      cpuMicrosPerRequest(ticksBefore[k], ticksAfter[k], result.requests),
+    ]),
+  );
+  return { ...result, cpuPercent: cpu, cpuMicrosPerRequest: cpuMicros, ...(rss ? { rss } : {}) };
 }
 
 /** One POST through `url` must come back as {"bytes": N}: proves bodies are forwarded whole. */

@@ -126,6 +126,17 @@ export function readRssKiB(pid) {
   }
 }
 
+/** User and system CPU time of a process in clock ticks, from /proc/<pid>/stat; undefined if it is gone. */
+export function readCpuTicksSplit(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { user: Number(fields[11]), system: Number(fields[12]) };
+  } catch {
+    return undefined;
+  }
+}
+
 /** CPU time (user + system) of a process in clock ticks, from /proc/<pid>/stat; undefined if it is gone. */
 export function readCpuTicks(pid) {
   try {

@@ -66,18 +66,29 @@ export function upstreamFunction({
  */
 export async function startSlimFaas(
   processes,
-  { manifestPath, logFile, cwd = ROOT, env = {}, timeoutMs = 30_000 },
+  {
+    manifestPath,
+    logFile,
+    cwd = ROOT,
+    env = {},
+    timeoutMs = 30_000,
+    cli = CLI,
+    nodeArgs: extraNodeArgs = [],
+  },
 ) {
   let resolveEntrypoint;
   const entrypointSeen = new Promise((r) => (resolveEntrypoint = r));
   const tail = [];
   // BENCH_SLIMFAAS_NODE_ARGS: extra Node flags for SlimFaas only (not its replicas), e.g. to profile it:
   // "--cpu-prof --cpu-prof-dir=/tmp/prof".
-  const nodeArgs = (process.env.BENCH_SLIMFAAS_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const nodeArgs = [
+    ...(process.env.BENCH_SLIMFAAS_NODE_ARGS ?? '').split(' ').filter(Boolean),
+    ...extraNodeArgs,
+  ];
   const started = processes.start(
     'slimfaas',
     process.execPath,
-    [...nodeArgs, CLI, 'up', '-f', manifestPath, '--port', '0'],
+    [...nodeArgs, cli, 'up', '-f', manifestPath, '--port', '0'],
     {
       cwd,
       env,

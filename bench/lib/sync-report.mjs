@@ -55,6 +55,7 @@ export function renderSyncMarkdown(data) {
       p ? `${fmt(p.latencyMs.p50, 3)} / ${fmt(p.latencyMs.p95, 3)} / ${fmt(p.latencyMs.p99, 3)}` : '—',
       x.addedMs ? `${fmtSigned(x.addedMs.p50, 3)} / ${fmtSigned(x.addedMs.p99, 3)}` : '—',
       `${fmt(d.cpuPercent.upstream, 0)} / ${p ? `${fmt(p.cpuPercent.upstream, 0)} / ${fmt(p.cpuPercent.slimfaas, 0)}` : '—'}`,
+      p?.cpuMicrosPerRequest?.slimfaas ? fmt(p.cpuMicrosPerRequest.slimfaas.total, 1) : '—',
       errors,
     ];
   });
@@ -66,7 +67,8 @@ export function renderSyncMarkdown(data) {
       `warm-up ${data.settings.warmupSeconds} s, measured ${data.settings.durationSeconds} s per run`,
     '',
     'Each proxied run follows its own direct run against the same upstream process. Added = proxied − direct ' +
-      '(negative = noise). CPU % of one core: direct run upstream / proxied run upstream / SlimFaas.',
+      '(negative = noise). CPU % of one core: direct run upstream / proxied run upstream / SlimFaas. ' +
+      'SlimFaas CPU µs/req: its user + system CPU time during the proxied run divided by the requests.',
     '',
     markdownTable(
       [
@@ -79,6 +81,7 @@ export function renderSyncMarkdown(data) {
         'proxied p50 / p95 / p99 (ms)',
         'added p50 / p99 (ms)',
         'CPU % up / up / proxy',
+        'SlimFaas CPU µs/req',
         'errors d / p',
       ],
       rows,

@@ -71,25 +71,24 @@ export function upstreamRequestHeaders(
 }
 
 /**
- * Converts undici's raw response headers to a flat list for `res.writeHead`, without hop-by-hop fields and
- * without the upstream's `X-Request-Id` (SlimFaas sends its own in `extra`).
+ * Filters the upstream's response fields (flat `[name, value, …]`) for `res.writeHead`: no hop-by-hop
+ * fields, none that its `Connection` field names, and not the upstream's `X-Request-Id` (SlimFaas sends
+ * its own in `extra`).
  */
-export function downstreamResponseHeaders(raw: readonly Buffer[], extra: readonly string[]): string[] {
+export function downstreamResponseHeaders(
+  raw: readonly string[],
+  connection: string | undefined,
+  extra: readonly string[],
+): string[] {
   const out: string[] = [];
-  let named: Set<string> | undefined;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = (raw[i] as Buffer).toString('latin1');
-    if (name.length === 10 && name.toLowerCase() === 'connection') {
-      named = connectionTokens((raw[i + 1] as Buffer).toString('latin1'));
-    }
-  }
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = (raw[i] as Buffer).toString('latin1');
+  const named = connectionTokens(connection);
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i] as string;
     const lower = name.toLowerCase();
     // SlimFaas answers with its own X-Request-Id (in `extra`): a function echoing it must not double it.
     if (HOP_BY_HOP.has(lower) || named?.has(lower) === true || lower === 'x-request-id') continue;
-    out.push(name, (raw[i + 1] as Buffer).toString('latin1'));
+    out.push(name, raw[i + 1] as string);
   }
-  if (extra.length > 0) out.push(...extra);
+  for (let i = 0; i < extra.length; i++) out.push(extra[i] as string);
   return out;
 }

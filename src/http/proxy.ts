@@ -1,7 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Transform, type TransformCallback } from 'node:stream';
-import type { Dispatcher } from 'undici';
 import type { ErrorCode } from '../core/errors.js';
+import type { H1Exchange, H1RequestBody, H1ResponseHandler } from './h1-exchange.js';
+import type { H1Pool } from './h1-pool.js';
+import type { ResponseHead } from './h1-response-head.js';
 import { downstreamResponseHeaders } from './hop-by-hop.js';
 import { sendError } from './error-response.js';
 
@@ -14,7 +16,8 @@ export type ForwardOutcome =
 export interface ForwardRequest {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
-  readonly dispatcher: Dispatcher;
+  /** The keep-alive sockets to the chosen replica. */
+  readonly pool: H1Pool;
   /** Path and query as sent upstream. */
   readonly path: string;
   readonly headers: string[];
@@ -44,21 +47,18 @@ class BodyLimit extends Transform {
   }
 }
 
-/** Maps undici's errors (the adapter boundary) to our codes. */
+/** Maps the HTTP client's errors (the adapter boundary) to our codes. */
 function classify(error: Error): ErrorCode {
   const code = (error as { code?: string }).code;
   switch (code) {
-    case 'UND_ERR_HEADERS_TIMEOUT':
+    case 'H1_HEADERS_TIMEOUT':
       return 'upstream_timeout';
     case 'SLIMFAAS_BODY_TOO_LARGE':
       return 'body_too_large';
-    case 'ECONNREFUSED':
-    case 'ECONNRESET':
-    case 'EPIPE':
-    case 'UND_ERR_SOCKET':
-    case 'UND_ERR_CONNECT_TIMEOUT':
-    case 'ENOTFOUND':
-    case 'EHOSTUNREACH':
+    case 'H1_SOCKET':
+    case 'H1_CLOSED':
+    case 'H1_CONNECT_TIMEOUT':
+    case 'H1_ABORTED':
       return 'upstream_unreachable';
     default:
       return 'upstream_error';
@@ -67,15 +67,15 @@ function classify(error: Error): ErrorCode {
 
 /**
  * A request body up to this size that has fully arrived by the time it is sent (typically in the same
- * TCP read as the headers) is passed to undici as one Buffer: undici then writes headers and body with
- * one corked write and skips its stream writer (listeners, resume, destroy per request). Larger or
- * later bodies are streamed, never buffered.
+ * TCP read as the headers) is sent as one Buffer together with the head, in one write, with no stream
+ * listeners per request. Larger or later bodies are streamed, never buffered.
  */
 const SMALL_BODY_BYTES = 64 * 1024;
 
-type UpstreamBody = IncomingMessage | Transform | Buffer | null;
+/** A whole answer body up to this size is handed to Node as a latin1 string (see onResponseEnd). */
+const SMALL_LAST_BYTES = 16 * 1024;
 
-function requestBody(req: IncomingMessage, maxBodyBytes: number): UpstreamBody {
+function requestBody(req: IncomingMessage, maxBodyBytes: number): H1RequestBody {
   const length = req.headers['content-length'];
   if (length !== undefined) {
     if (length === '0') return null;
@@ -89,43 +89,47 @@ function requestBody(req: IncomingMessage, maxBodyBytes: number): UpstreamBody {
         return body;
       }
     }
-    return req;
+    return { stream: req, chunked: false };
   }
   if (req.headers['transfer-encoding'] === undefined) return null;
-  if (maxBodyBytes <= 0) return req;
-  return req.pipe(new BodyLimit(maxBodyBytes));
+  if (maxBodyBytes <= 0) return { stream: req, chunked: true };
+  return { stream: req.pipe(new BodyLimit(maxBodyBytes)), chunked: true };
 }
 
 /**
- * Streams one request to the upstream and the response back, both ways without buffering. Uses undici's
- * dispatch handler interface directly (no stream wrappers per request): backpressure by returning false
- * from onData and resuming on the client's 'drain'. Redirects are passed through, never followed.
- * A client that goes away aborts the upstream request.
+ * Streams one request to the upstream and the response back, both ways without buffering, on the sync
+ * proxy's own HTTP/1.1 client (h1-exchange.ts; docs/decisions.md D10): backpressure by pausing the upstream
+ * socket until the client's 'drain'. Redirects are passed through, never followed. A client that goes away
+ * aborts the upstream request (its socket is closed, never reused).
  *
- * The request is dispatched one tick after the route handler: Node's HTTP parser pushes a body that came
- * with the headers right after the handler returns, so a small body can then be sent as one Buffer.
+ * The request is sent one tick after the route handler: Node's HTTP parser pushes a body that came with
+ * the headers right after the handler returns, so a small body can then leave with the head in one write.
  */
 export function forward(request: ForwardRequest): void {
   const exchange = new ProxyExchange(request);
-  process.nextTick(dispatchExchange, exchange);
+  process.nextTick(sendExchange, exchange);
 }
 
-function dispatchExchange(exchange: ProxyExchange): void {
-  exchange.dispatch();
+function sendExchange(exchange: ProxyExchange): void {
+  exchange.send();
 }
 
-/** One proxied exchange; it is its own undici handler (methods, not per-request closures). */
-class ProxyExchange implements Dispatcher.DispatchHandler {
+/** One proxied exchange; it is its own response handler (methods, not per-request closures). */
+class ProxyExchange implements H1ResponseHandler {
   readonly #request: ForwardRequest;
   readonly #res: ServerResponse;
-  #abortUpstream: ((error?: Error) => void) | undefined;
+  #upstream: H1Exchange | undefined;
   #finished = false;
   #status = 0;
-  #resume: (() => void) | undefined;
   readonly #onClientClose = (): void => {
     if (this.#finished || this.#res.writableFinished) return;
-    this.#abortUpstream?.(new Error('client aborted'));
+    this.#upstream?.abort();
     this.#finish({ kind: 'client-aborted', status: 499 });
+  };
+  #waitingForDrain = false;
+  readonly #onClientDrain = (): void => {
+    this.#waitingForDrain = false;
+    this.#upstream?.resume();
   };
 
   constructor(request: ForwardRequest) {
@@ -134,51 +138,55 @@ class ProxyExchange implements Dispatcher.DispatchHandler {
     this.#res.on('close', this.#onClientClose);
   }
 
-  dispatch(): void {
+  send(): void {
     const request = this.#request;
     if (this.#finished) return;
-    request.dispatcher.dispatch(
-      {
-        path: request.path,
-        method: request.req.method as Dispatcher.HttpMethod,
-        headers: request.headers,
-        body: requestBody(request.req, request.maxBodyBytes),
-        headersTimeout: request.headersTimeoutMs,
-        bodyTimeout: 0,
-      },
-      this,
-    );
+    try {
+      this.#upstream = request.pool.request(
+        {
+          method: request.req.method ?? 'GET',
+          path: request.path,
+          headers: request.headers,
+          body: requestBody(request.req, request.maxBodyBytes),
+          headersTimeoutMs: request.headersTimeoutMs,
+        },
+        this,
+      );
+    } catch (error) {
+      this.onResponseError(error as Error);
+    }
   }
 
-  onConnect(abort: (error?: Error) => void): void {
-    this.#abortUpstream = abort;
-    if (this.#res.destroyed) abort(new Error('client aborted'));
-  }
-
-  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
-    if (statusCode < 200) return true;
-    this.#status = statusCode;
+  onResponseHead(head: ResponseHead): void {
+    this.#status = head.status;
     this.#res.writeHead(
-      statusCode,
-      downstreamResponseHeaders(rawHeaders, this.#request.extraResponseHeaders),
+      head.status,
+      downstreamResponseHeaders(head.headers, head.connection, this.#request.extraResponseHeaders),
     );
-    this.#resume = resume;
-    return true;
   }
 
-  onData(chunk: Buffer): boolean {
+  onResponseData(chunk: Buffer): boolean {
     if (this.#res.write(chunk)) return true;
-    // Backpressure: undici pauses until the client has drained.
-    if (this.#resume !== undefined) this.#res.once('drain', this.#resume);
+    // Backpressure: the upstream socket pauses until the client has drained.
+    if (!this.#waitingForDrain) {
+      this.#waitingForDrain = true;
+      this.#res.once('drain', this.#onClientDrain);
+    }
     return false;
   }
 
-  onComplete(): void {
-    this.#res.end();
+  onResponseEnd(last?: Buffer): void {
+    if (last !== undefined && last.length <= SMALL_LAST_BYTES && !this.#res.headersSent) {
+      // Node's ServerResponse joins its head and a first latin1 *string* into one plain write (a Buffer
+      // would make a two-part writev). latin1 maps bytes 1:1, so the body is sent unchanged.
+      this.#res.end(last.toString('latin1'), 'latin1');
+    } else {
+      this.#res.end(last);
+    }
     this.#finish({ kind: 'completed', status: this.#status });
   }
 
-  onError(error: Error): void {
+  onResponseError(error: Error): void {
     if (this.#finished) return;
     const res = this.#res;
     const code = classify(error);

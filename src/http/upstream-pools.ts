@@ -15,13 +15,16 @@ Object.assign(
   (requireUndici('undici/lib/dispatcher/dispatcher.js') as { prototype: object }).prototype,
   requireUndici('undici/lib/api/index.js'),
 );
+import { H1Pool } from './h1-pool.js';
 
 /**
- * One keep-alive connection pool per replica origin, created on first use and closed when the replica
- * leaves the topology. Pools are the only place upstream sockets live.
+ * The connection pools per replica origin, created on first use and closed when the replica leaves the
+ * topology: an undici Pool for events and other upstream calls, and the sync proxy's own HTTP/1.1 pool
+ * (h1-pool.ts; docs/decisions.md D11). Pools are the only place upstream sockets live.
  */
 export class UpstreamPools {
   readonly #pools = new Map<string, Pool>();
+  readonly #proxyPools = new Map<string, H1Pool>();
 
   get(origin: string): Pool {
     let pool = this.#pools.get(origin);
@@ -38,6 +41,16 @@ export class UpstreamPools {
     return pool;
   }
 
+  /** The sync proxy's keep-alive sockets to `origin` (an `http:` origin). */
+  proxy(origin: string): H1Pool {
+    let pool = this.#proxyPools.get(origin);
+    if (pool === undefined) {
+      pool = new H1Pool(origin, { connectTimeoutMs: 5_000, idleTimeoutMs: 4_000, maxIdle: 1024 });
+      this.#proxyPools.set(origin, pool);
+    }
+    return pool;
+  }
+
   /** Closes pools whose origin is not in `live` (in-flight requests on them finish first). */
   retain(live: ReadonlySet<string>): void {
     for (const [origin, pool] of this.#pools) {
@@ -45,11 +58,18 @@ export class UpstreamPools {
       this.#pools.delete(origin);
       void pool.close().catch(() => undefined);
     }
+    for (const [origin, pool] of this.#proxyPools) {
+      if (live.has(origin)) continue;
+      this.#proxyPools.delete(origin);
+      pool.close();
+    }
   }
 
   async closeAll(): Promise<void> {
     const pools = [...this.#pools.values()];
     this.#pools.clear();
+    for (const pool of this.#proxyPools.values()) pool.destroy();
+    this.#proxyPools.clear();
     await Promise.allSettled(pools.map((p) => p.destroy()));
   }
 }

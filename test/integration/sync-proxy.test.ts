@@ -76,6 +76,16 @@ describe('sync proxy (in-process, real sockets)', () => {
     expect(await res.text()).toBe('ok');
   });
 
+  it('passes a small binary body with every byte value through unchanged', async () => {
+    const bytes = Buffer.from(Array.from({ length: 512 }, (_, i) => (i * 7) % 256));
+    routes.set('/binary', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes.length });
+      res.end(bytes);
+    });
+    const body = Buffer.from(await (await fetch(`${server.url}/function/warm/binary`)).arrayBuffer());
+    expect(body.equals(bytes)).toBe(true);
+  });
+
   it('streams a 2 MiB response body back intact', async () => {
     const size = 2 * 1024 * 1024;
     routes.set('/big', (_req, res) => {
@@ -135,6 +145,37 @@ describe('sync proxy (in-process, real sockets)', () => {
       '2\r\nde\r\n0\r\n\r\n',
     ]);
     expect(chunked).toContain('"length":5,"head":"abcde"');
+  });
+
+  it('answers 502 to a malformed upstream response (ambiguous framing) and keeps serving', async () => {
+    routes.set('/malformed', (_req, res) => {
+      // Raw bytes, past ServerResponse: both Content-Length and chunked is a request-smuggling shape.
+      res.socket?.end('HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n');
+    });
+    const res = await fetch(`${server.url}/function/warm/malformed`);
+    expect(res.status).toBe(502);
+    expect(((await res.json()) as { error: string }).error).toBe('upstream_error');
+    expect((await fetch(`${server.url}/function/warm/x`)).status).toBe(200);
+  });
+
+  it('passes HEAD, 204 and 304 answers through without a body', async () => {
+    routes.set('/nobody', (req, res) => {
+      const status = Number(req.headers['x-status'] ?? '200');
+      res.writeHead(status, status === 200 ? { 'content-length': 11, etag: '"e"' } : { etag: '"e"' });
+      res.end(req.method === 'HEAD' || status !== 200 ? undefined : 'hello world');
+    });
+    const url = `${server.url}/function/warm/nobody`;
+    const head = await fetch(url, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-length')).toBe('11');
+    expect(await head.text()).toBe('');
+    for (const status of [204, 304]) {
+      const res = await fetch(url, { headers: { 'x-status': String(status) } });
+      expect(res.status).toBe(status);
+      expect(res.headers.get('etag')).toBe('"e"');
+      expect(await res.text()).toBe('');
+    }
+    expect(await (await fetch(url)).text()).toBe('hello world');
   });
 
   it('answers 502 when the replica resets the connection before answering', async () => {

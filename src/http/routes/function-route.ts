@@ -149,7 +149,7 @@ function send(deps: FunctionRouteDeps, exchange: Exchange & { replica: Replica; 
   forward({
     req,
     res,
-    dispatcher: deps.pools.get(replica.origin),
+    pool: deps.pools.proxy(replica.origin),
     path: exchange.path,
     headers:
       exchange.span === undefined

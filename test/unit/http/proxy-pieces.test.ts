@@ -96,8 +96,8 @@ describe('downstreamResponseHeaders', () => {
       'chunked',
       'Location',
       '/elsewhere',
-    ].map((s) => Buffer.from(s));
-    expect(downstreamResponseHeaders(raw, ['x-slimfaas-cold-start', 'true'])).toEqual([
+    ];
+    expect(downstreamResponseHeaders(raw, 'close, X-Hop', ['x-slimfaas-cold-start', 'true'])).toEqual([
       'Content-Type',
       'text/plain',
       'Set-Cookie',
