@@ -98,7 +98,7 @@ function requestBody(req: IncomingMessage, maxBodyBytes: number): H1RequestBody 
 
 /**
  * Streams one request to the upstream and the response back, both ways without buffering, on the sync
- * proxy's own HTTP/1.1 client (h1-exchange.ts; docs/decisions.md D10): backpressure by pausing the upstream
+ * proxy's own HTTP/1.1 client (h1-exchange.ts; docs/decisions.md D11): backpressure by pausing the upstream
  * socket until the client's 'drain'. Redirects are passed through, never followed. A client that goes away
  * aborts the upstream request (its socket is closed, never reused).
  *
