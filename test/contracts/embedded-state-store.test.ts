@@ -7,7 +7,7 @@ import { describeStateStoreContract, type StateStoreTarget } from './state-store
 
 const POLICY = { httpTimeoutSeconds: 30, timeoutRetriesSeconds: [2], httpStatusRetries: [500] };
 
-function sqliteTarget(thread: 'worker' | 'main'): () => Promise<StateStoreTarget> {
+function sqliteTarget(thread: 'adaptive' | 'worker' | 'main'): () => Promise<StateStoreTarget> {
   return () => {
     const directory = mkdtempSync(join(tmpdir(), 'slimfaas-contract-'));
     return Promise.resolve({
@@ -19,6 +19,10 @@ function sqliteTarget(thread: 'worker' | 'main'): () => Promise<StateStoreTarget
 
 describeStateStoreContract('EmbeddedStateStore (worker thread)', sqliteTarget('worker'));
 describeStateStoreContract('EmbeddedStateStore (main thread)', sqliteTarget('main'));
+describeStateStoreContract(
+  'EmbeddedStateStore (adaptive: main thread, then worker)',
+  sqliteTarget('adaptive'),
+);
 
 describe('EmbeddedStateStore', () => {
   it(`writes <directory>/${DATABASE_FILE_NAME}`, async () => {

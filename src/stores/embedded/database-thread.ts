@@ -30,6 +30,57 @@ export class InlineDatabase implements DatabaseThread {
     this.#engine.close();
     return Promise.resolve();
   }
+  totalChanges(): number {
+    return this.#engine.totalChanges();
+  }
+}
+
+/**
+ * Starts on the calling thread and moves to a worker after the first batch that changed the database. An idle
+ * SlimFaas (reads, leases that find nothing) then does not pay the worker thread's ~10 MiB of memory, and once
+ * there are writes, fsync and checkpoints stay off the event loop as with `WorkerDatabase`. Only the batch that
+ * triggers the move commits on the calling thread; batches submitted during the move wait for the worker, in
+ * order. If the worker cannot start, the connection stays on the calling thread.
+ */
+export class AdaptiveDatabase implements DatabaseThread {
+  readonly #file: string;
+  readonly #inline: InlineDatabase;
+  #moved: Promise<DatabaseThread> | undefined;
+  #onWorker = false;
+
+  constructor(file: string) {
+    this.#file = file;
+    this.#inline = new InlineDatabase(file);
+  }
+
+  /** Whether the connection now lives in the worker thread. */
+  get onWorker(): boolean {
+    return this.#onWorker;
+  }
+
+  run(ops: readonly StoreOp[]): Promise<readonly OpOutcome[]> {
+    if (this.#moved !== undefined) return this.#moved.then((db) => db.run(ops));
+    const before = this.#inline.totalChanges();
+    const outcomes = this.#inline.run(ops);
+    if (this.#inline.totalChanges() !== before) this.#moved = this.#moveToWorker();
+    return outcomes;
+  }
+
+  async close(): Promise<void> {
+    const db = this.#moved === undefined ? this.#inline : await this.#moved;
+    await db.close();
+  }
+
+  async #moveToWorker(): Promise<DatabaseThread> {
+    try {
+      const worker = await WorkerDatabase.start(this.#file);
+      await this.#inline.close();
+      this.#onWorker = true;
+      return worker;
+    } catch {
+      return this.#inline;
+    }
+  }
 }
 
 interface Waiter {

@@ -15,7 +15,13 @@ import {
   type QueueElement,
   type StateStore,
 } from '../../core/state-store.js';
-import { InlineDatabase, WorkerDatabase, failureError, type DatabaseThread } from './database-thread.js';
+import {
+  AdaptiveDatabase,
+  InlineDatabase,
+  WorkerDatabase,
+  failureError,
+  type DatabaseThread,
+} from './database-thread.js';
 import type { OpResults, OpType, StoreOp } from './store-ops.js';
 import { validateOp } from './validate-op.js';
 
@@ -29,12 +35,14 @@ export type EmbeddedStateStoreOptions = (
     }
 ) & {
   /**
-   * `worker` (default): the connection runs in a worker thread. Measured with bench/store-enqueue.ts: a
+   * `worker`: the connection runs in a worker thread. Measured with bench/store-enqueue.ts: a
    * commit's fsync and WAL checkpoints take 0.3 ms typically but 8–20 ms in the tail on this VM, and on the
    * main thread every such stall delays every sync proxy request; in the worker only enqueues wait for it,
    * and batches arriving meanwhile join the next commit. `main`: no worker (for tools and comparisons).
+   * `adaptive` (default): the main thread until the first batch that changes the database, then the worker,
+   * so an idle SlimFaas does not pay the worker's ~10 MiB (`AdaptiveDatabase`).
    */
-  readonly thread?: 'worker' | 'main';
+  readonly thread?: 'adaptive' | 'worker' | 'main';
 };
 
 export const DATABASE_FILE_NAME = 'slimfaas.db';
@@ -70,7 +78,7 @@ export class EmbeddedStateStore implements StateStore {
     try {
       mkdirSync(directory, { recursive: true });
       const file = join(directory, DATABASE_FILE_NAME);
-      const db = options.thread === 'main' ? new InlineDatabase(file) : await WorkerDatabase.start(file);
+      const db = await openDatabaseThread(file, options.thread ?? 'adaptive');
       return new EmbeddedStateStore(db, options.ephemeral ? directory : undefined);
     } catch (error) {
       if (options.ephemeral) rmSync(directory, { recursive: true, force: true });
@@ -230,4 +238,9 @@ export class EmbeddedStateStore implements StateStore {
 function unavailable(cause: unknown): StoreUnavailableError {
   const message = cause instanceof Error ? cause.message : String(cause);
   return new StoreUnavailableError(`embedded store: ${message}`, { cause });
+}
+
+function openDatabaseThread(file: string, thread: 'adaptive' | 'worker' | 'main'): Promise<DatabaseThread> {
+  if (thread === 'worker') return WorkerDatabase.start(file);
+  return Promise.resolve(thread === 'main' ? new InlineDatabase(file) : new AdaptiveDatabase(file));
 }

@@ -33,10 +33,12 @@ export class SqliteEngine implements BatchRunner {
   readonly #db: Database.Database;
   readonly #st: Statements;
   readonly #batch: (ops: readonly StoreOp[]) => OpOutcome[];
+  readonly #totalChanges: Database.Statement<[], number>;
 
   constructor(file: string) {
     this.#db = openDatabase(file);
     this.#st = prepareStatements(this.#db);
+    this.#totalChanges = this.#db.prepare<[], number>('SELECT total_changes()').pluck();
     // Each operation runs in its own savepoint (a nested better-sqlite3 transaction): one that throws is rolled
     // back and fails alone, the others still commit together.
     const one = this.#db.transaction((op: StoreOp) => this.#apply(op));
@@ -53,6 +55,11 @@ export class SqliteEngine implements BatchRunner {
 
   runBatch(ops: readonly StoreOp[]): OpOutcome[] {
     return this.#batch(ops);
+  }
+
+  /** Rows inserted, updated or deleted through this connection since it was opened. */
+  totalChanges(): number {
+    return this.#totalChanges.get() ?? 0;
   }
 
   close(): void {
