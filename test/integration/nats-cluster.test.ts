@@ -72,11 +72,20 @@ describe('NatsStateStore on a 3-node JetStream cluster (SLIMFAAS_NATS_REPLICAS=3
     for (const id of after) {
       await waitUntil(() => b.enqueue(queue, element(id)).catch(() => undefined), { timeoutMs: 20_000 });
     }
-    const leased = await waitUntil(
-      () => a.lease(queue, { max: 50, owner: 'a', leaseMs: 60_000, nowMs: 1 }).catch(() => undefined),
-      { timeoutMs: 20_000 },
-    );
-    expect(leased.elements.map((e) => e.id).sort()).toEqual([...before, ...after].sort());
+    // Right after the kill a pull may find nothing while the consumer's leader moves: lease until every
+    // element came back (a lost one never does, and the wait times out).
+    const leasedIds = new Set<string>();
+    await waitUntil(
+      async () => {
+        const leased = await a
+          .lease(queue, { max: 50, owner: 'a', leaseMs: 60_000, nowMs: 1 })
+          .catch(() => undefined);
+        for (const e of leased?.elements ?? []) leasedIds.add(e.id);
+        return leasedIds.size >= before.length + after.length;
+      },
+      { timeoutMs: 20_000, intervalMs: 200 },
+    ).catch(() => undefined);
+    expect([...leasedIds].sort()).toEqual([...before, ...after].sort());
     await waitUntil(oneLeader, { timeoutMs: 15_000 });
   }, 90_000);
 });
